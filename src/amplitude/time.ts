@@ -1,0 +1,107 @@
+// Time formats of the Amplitude APIs. Pure functions on epoch milliseconds (UTC), safe in workflow code.
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+const pad4 = (n: number) => String(n).padStart(4, '0');
+
+export function floorToHour(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
+
+export function floorToDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/** `2024-03-01` */
+export function isoDate(ms: number): string {
+  const d = new Date(ms);
+  return `${pad4(d.getUTCFullYear())}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+}
+
+/** `2024-03-01T09` — the name of an hour partition. */
+export function isoHour(ms: number): string {
+  return `${isoDate(ms)}T${pad2(new Date(ms).getUTCHours())}`;
+}
+
+/** Export API hour parameter: `20240301T09` (both ends inclusive). */
+export function exportHourParam(ms: number): string {
+  return `${isoDate(ms).replaceAll('-', '')}T${pad2(new Date(ms).getUTCHours())}`;
+}
+
+/** Dashboard REST date parameter: `20240301`. */
+export function dashboardDateParam(ms: number): string {
+  return isoDate(ms).replaceAll('-', '');
+}
+
+function utcMs(
+  year: number,
+  month: number,
+  day: number,
+  hour = 0,
+  minute = 0,
+  second = 0,
+): number | undefined {
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const d = new Date(ms);
+  const valid =
+    d.getUTCFullYear() === year &&
+    d.getUTCMonth() === month - 1 &&
+    d.getUTCDate() === day &&
+    d.getUTCHours() === hour &&
+    d.getUTCMinutes() === minute &&
+    d.getUTCSeconds() === second;
+  return valid ? ms : undefined;
+}
+
+/** Parses `YYYYMMDDTHH`; undefined when malformed or not a real calendar hour. */
+export function parseExportHourParam(value: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+}
+
+/** Parses `YYYYMMDD`; undefined when malformed or not a real date. */
+export function parseDashboardDateParam(value: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/** Parses `YYYY-MM-DD`; undefined when malformed or not a real date. */
+export function parseIsoDate(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/**
+ * Amplitude's event timestamp, `YYYY-MM-DD HH:MM:SS.ffffff` in UTC without a zone marker, from
+ * epoch microseconds.
+ */
+export function amplitudeTimestamp(epochMicros: number): string {
+  const ms = Math.floor(epochMicros / 1000);
+  const d = new Date(ms);
+  const micros = String(epochMicros - Math.floor(epochMicros / 1_000_000) * 1_000_000).padStart(6, '0');
+  return `${isoDate(ms)} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${micros}`;
+}
+
+const AMPLITUDE_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d{1,6})?$/;
+
+/**
+ * `2024-03-01 10:14:09.377000` (UTC implied) -> `2024-03-01T10:14:09.377000+00:00`, digits kept as sent.
+ * Returns undefined for anything that is not an Amplitude timestamp.
+ */
+export function amplitudeTimestampToRfc3339(value: string): string | undefined {
+  const m = AMPLITUDE_TIMESTAMP.exec(value);
+  if (!m) return undefined;
+  return `${m[1]}T${m[2]}${m[3] ?? ''}+00:00`;
+}
+
+/** Epoch milliseconds of the hour an Amplitude timestamp falls in; undefined when malformed. */
+export function amplitudeTimestampHour(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):\d{2}:\d{2}/.exec(value);
+  if (!m) return undefined;
+  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+}

@@ -1,0 +1,182 @@
+// A connection's configuration: Airbyte source-amplitude's fields (an Airbyte config file works
+// unchanged) plus our documented optional fields. Parsing never lets a bad value through: every
+// problem names the field and the fix.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
+
+export const DATA_REGIONS = ['Standard Server', 'EU Residency Server'] as const;
+export type DataRegion = (typeof DATA_REGIONS)[number];
+
+export const REGION_BASE_URLS: Record<DataRegion, string> = {
+  'Standard Server': 'https://amplitude.com',
+  'EU Residency Server': 'https://analytics.eu.amplitude.com',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const START_DATE_FORMS =
+  'use "YYYY-MM-DDTHH:mm:ssZ" (Airbyte\'s format, e.g. "2024-01-01T00:00:00Z") or "YYYY-MM-DD"';
+
+/** Accepts Airbyte's `2024-01-01T00:00:00Z`, RFC 3339 with an explicit offset, or a bare UTC date. */
+function parseStartDate(value: string): number | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) value = `${value}T00:00:00Z`;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const nonEmpty = (field: string, env: string) =>
+  z
+    .string({ error: `${field} is required: set it in the config file or in ${env}` })
+    .trim()
+    .min(1, `${field} is empty: copy it from Amplitude's project settings (or set ${env})`);
+
+const connectionSchema = z.strictObject({
+  api_key: nonEmpty('api_key', 'AMPLITUDE_API_KEY'),
+  secret_key: nonEmpty('secret_key', 'AMPLITUDE_SECRET_KEY'),
+  start_date: z
+    .string({ error: `start_date is required: ${START_DATE_FORMS}` })
+    .refine((v) => parseStartDate(v) !== undefined, {
+      error: `start_date is not a valid time: ${START_DATE_FORMS}`,
+    }),
+  data_region: z
+    .enum(DATA_REGIONS, { error: `data_region must be "Standard Server" or "EU Residency Server"` })
+    .default('Standard Server'),
+  request_time_range: z
+    .number({ error: 'request_time_range must be a whole number of hours between 1 and 8760' })
+    .int('request_time_range must be a whole number of hours between 1 and 8760')
+    .min(1, 'request_time_range must be at least 1 hour')
+    .max(8760, 'request_time_range must be at most 8760 hours (365 days, Amplitude’s export limit)')
+    .default(24),
+  active_users_group_by_country: z
+    .boolean({ error: 'active_users_group_by_country must be true or false' })
+    .default(true),
+
+  streams: z
+    .array(z.string(), { error: `streams must be a list of stream names: ${STREAM_NAMES.join(', ')}` })
+    .min(1, `streams is empty: list at least one of ${STREAM_NAMES.join(', ')}, or leave it out for all`)
+    .superRefine((names, ctx) => {
+      for (const name of names) {
+        if (!isStreamName(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown stream "${name}": use ${STREAM_NAMES.join(', ')}`,
+          });
+        }
+      }
+    })
+    .default([...STREAM_NAMES]),
+  destination: z
+    .strictObject({
+      type: z
+        .literal('local', { error: 'destination.type must be "local" (the only destination so far)' })
+        .default('local'),
+      path: z
+        .string()
+        .trim()
+        .min(1, 'destination.path is empty: name a directory')
+        .default('./amplitude-data'),
+    })
+    .default({ type: 'local', path: './amplitude-data' }),
+  base_url: z
+    .url({ protocol: /^https?$/, error: 'base_url must be an http(s) URL such as "https://amplitude.com"' })
+    .optional(),
+  export_availability_lag_hours: z
+    .number({ error: 'export_availability_lag_hours must be a number of hours (0 to 72)' })
+    .int('export_availability_lag_hours must be a whole number of hours')
+    .min(0, 'export_availability_lag_hours cannot be negative')
+    .max(72, 'export_availability_lag_hours above 72 would hold back three days of data')
+    .default(3),
+  export_lookback_hours: z
+    .number({ error: 'export_lookback_hours must be a number of hours (0 to 168)' })
+    .int('export_lookback_hours must be a whole number of hours')
+    .min(0, 'export_lookback_hours cannot be negative')
+    .max(168, 'export_lookback_hours above 168 (a week) re-reads too much on every sync')
+    .default(6),
+  project_timezone: z
+    .string({ error: 'project_timezone must be an IANA time zone name such as "UTC" or "America/New_York"' })
+    .refine(isTimeZone, {
+      error: 'project_timezone is not a known IANA time zone: use e.g. "UTC" or "Europe/Berlin"',
+    })
+    .default('UTC'),
+});
+
+export type ConnectionConfig = Omit<z.output<typeof connectionSchema>, 'streams'> & { streams: StreamName[] };
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys
+          .map((key) => `- ${field ? `${field}.` : ''}${key}: unknown field; ${suggest(key)}`)
+          .join('\n');
+      }
+      return `- ${field || '(config)'}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+function suggest(key: string): string {
+  const known = Object.keys(connectionSchema.shape);
+  const close = known.find((k) => k.startsWith(key.slice(0, 5)) || key.startsWith(k.slice(0, 5)));
+  return close ? `did you mean "${close}"?` : `known fields are ${known.join(', ')}`;
+}
+
+/** Validates a parsed config object; credentials may come from AMPLITUDE_API_KEY / AMPLITUDE_SECRET_KEY. */
+export function parseConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
+): ConnectionConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: expected a JSON object with api_key, secret_key and start_date`);
+  }
+  const withEnv: Record<string, unknown> = { ...raw };
+  withEnv.api_key ??= env.AMPLITUDE_API_KEY;
+  withEnv.secret_key ??= env.AMPLITUDE_SECRET_KEY;
+  const result = connectionSchema.safeParse(withEnv);
+  if (!result.success) {
+    throw new ConfigError(`${source} is invalid, nothing was started:\n${describeIssues(result.error)}`);
+  }
+  return result.data as ConnectionConfig;
+}
+
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConnectionConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, env, `config file ${path}`);
+}
+
+export function startDateMs(config: Pick<ConnectionConfig, 'start_date'>): number {
+  return parseStartDate(config.start_date)!;
+}
+
+export function amplitudeBaseUrl(config: Pick<ConnectionConfig, 'base_url' | 'data_region'>): string {
+  return (config.base_url ?? REGION_BASE_URLS[config.data_region]).replace(/\/+$/, '');
+}

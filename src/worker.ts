@@ -1,0 +1,88 @@
+// The worker: serves the workflows and the activities of one Amplitude connection. Credentials are
+// read here, at start-up, and injected into the activities; they never travel through Temporal.
+import { fileURLToPath } from 'node:url';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from './activities/index.ts';
+import { AmplitudeClient } from './amplitude/client.ts';
+import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
+
+export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** Bundles the workflow code once per process; every worker in the process shares it. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.warn(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+export interface AmplitudeWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  config: Pick<ConnectionConfig, 'api_key' | 'secret_key' | 'data_region' | 'base_url'>;
+  /** Overrides the region hosts (tests point both regions at a simulator). */
+  regionBaseUrls?: Partial<Record<ConnectionConfig['data_region'], string>>;
+}
+
+export function amplitudeClientFor(
+  config: AmplitudeWorkerOptions['config'],
+  regionBaseUrls: AmplitudeWorkerOptions['regionBaseUrls'] = {},
+): AmplitudeClient {
+  const baseUrl = config.base_url ?? regionBaseUrls[config.data_region] ?? amplitudeBaseUrl(config);
+  return new AmplitudeClient({ baseUrl, apiKey: config.api_key, secretKey: config.secret_key });
+}
+
+export async function createWorker(options: AmplitudeWorkerOptions): Promise<Worker> {
+  const amplitude = amplitudeClientFor(options.config, options.regionBaseUrls);
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ amplitude }),
+  });
+  return worker;
+}
+
+/** `amplitude-sync worker`: Temporal connection from envconfig (TEMPORAL_ADDRESS, ...), credentials from config/env. */
+export async function runWorker(
+  configPath: string | undefined,
+  taskQueue = DEFAULT_TASK_QUEUE,
+): Promise<void> {
+  const config = configPath
+    ? await loadConfigFile(configPath)
+    : parseConfig(
+        { start_date: '2000-01-01' },
+        process.env,
+        'environment (AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY)',
+      );
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const connection = await NativeConnection.connect(connectionOptions);
+  const worker = await createWorker({ connection, config, taskQueue, ...(namespace ? { namespace } : {}) });
+  console.log(`worker listening on task queue ${taskQueue} (namespace ${namespace ?? 'default'})`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runWorker(process.argv[2]);
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AmplitudeHttpError,
+  AmplitudeTransportError,
+  FailureType,
+  parseRetryAfter,
+  toFailure,
+} from '../src/amplitude/errors.ts';
+
+const envelope = (message: string, details: string) =>
+  JSON.stringify({ error: { http_code: 400, type: 'invalid', message, metadata: { details } } });
+
+describe('error mapping', () => {
+  it('401 and 403 fail fast and name both causes', () => {
+    for (const status of [401, 403]) {
+      const failure = toFailure(new AmplitudeHttpError(status, '/api/2/export', 'Invalid API Key'));
+      assert.equal(failure.type, FailureType.AuthFailed);
+      assert.equal(failure.nonRetryable, true);
+      assert.match(failure.message, /invalid API key or wrong data region/);
+    }
+  });
+
+  it('429 is retried, after Retry-After when sent', () => {
+    const withHeader = toFailure(new AmplitudeHttpError(429, '/api/2/users', '', 30_000));
+    assert.equal(withHeader.type, FailureType.RateLimited);
+    assert.equal(withHeader.nonRetryable, false);
+    assert.equal(withHeader.nextRetryDelay, 30_000);
+    const without = toFailure(new AmplitudeHttpError(429, '/api/2/users', ''));
+    assert.equal(without.nextRetryDelay, undefined);
+  });
+
+  it('a Dashboard 400 carries Amplitude’s message and the config toggle that fixes it', () => {
+    const failure = toFailure(
+      new AmplitudeHttpError(
+        400,
+        '/api/2/users',
+        envelope('Invalid chart definition', 'Invalid user property country'),
+      ),
+    );
+    assert.equal(failure.type, FailureType.BadRequest);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /Invalid chart definition: Invalid user property country/);
+    assert.match(failure.message, /"active_users_group_by_country": false/);
+  });
+
+  it('5xx and transport failures are transient', () => {
+    assert.equal(
+      toFailure(new AmplitudeHttpError(502, '/api/3/cohorts', 'bad gateway')).type,
+      FailureType.Unavailable,
+    );
+    const reset = toFailure(new AmplitudeTransportError('socket hang up'));
+    assert.equal(reset.type, FailureType.Unavailable);
+    assert.equal(reset.nonRetryable, false);
+  });
+
+  it('a 404 that is not "no data" points at base_url', () => {
+    const failure = toFailure(new AmplitudeHttpError(404, '/api/2/annotations', '<html>Not Found</html>'));
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /check base_url/);
+  });
+
+  it('parses Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.UTC(2024, 0, 1, 12);
+    assert.equal(parseRetryAfter('7', now), 7000);
+    assert.equal(parseRetryAfter(new Date(now + 90_000).toUTCString(), now), 90_000);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+});

@@ -1,0 +1,42 @@
+// Real Temporal servers for tests: the CLI dev server and the time-skipping test server, found by
+// src/temporal/binaries.ts. A test that needs a server and cannot start one fails with the reason.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type ResolvedExecutable, temporalCli, timeSkippingTestServer } from '../../src/temporal/binaries.ts';
+
+export type ServerKind = 'dev-server' | 'time-skipping';
+
+async function start(
+  kind: ServerKind,
+  resolved: ResolvedExecutable,
+  create: () => Promise<TestWorkflowEnvironment>,
+): Promise<TestWorkflowEnvironment> {
+  try {
+    return await create();
+  } catch (error) {
+    throw new Error(
+      `could not start the Temporal ${kind} from ${resolved.source}: ${(error as Error).message}\n` +
+        'Run `npm run setup:temporal` (or set TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH).',
+      { cause: error },
+    );
+  }
+}
+
+export function startDevServer(): Promise<TestWorkflowEnvironment> {
+  const resolved = temporalCli();
+  return start('dev-server', resolved, () =>
+    TestWorkflowEnvironment.createLocal({
+      server: { executable: resolved.executable, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' } },
+    }),
+  );
+}
+
+export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  const resolved = timeSkippingTestServer();
+  return start('time-skipping', resolved, () =>
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: resolved.executable } }),
+  );
+}
+
+export function startServer(kind: ServerKind): Promise<TestWorkflowEnvironment> {
+  return kind === 'dev-server' ? startDevServer() : startTimeSkippingServer();
+}
