@@ -13,6 +13,29 @@ export interface AmplitudeClientOptions {
   headersTimeoutMs?: number;
   /** Longest silence inside a response body before the call fails as stalled. */
   bodyTimeoutMs?: number;
+  /** Dashboard REST and metadata calls in flight at once; Amplitude allows 5 per project. */
+  dashboardConcurrency?: number;
+}
+
+/** At most `max` calls run at once; the others wait their turn in order. */
+class ConcurrencyLimit {
+  #active = 0;
+  #waiting: Array<() => void> = [];
+  peak = 0;
+
+  constructor(readonly max: number) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    this.peak = Math.max(this.peak, this.#active);
+    try {
+      return await call();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
 }
 
 export interface CallOptions {
@@ -35,10 +58,12 @@ export class AmplitudeClient {
   readonly #authorization: string;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  readonly #dashboardLimit: ConcurrencyLimit;
 
   constructor(options: AmplitudeClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#authorization = `Basic ${Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64')}`;
+    this.#dashboardLimit = new ConcurrencyLimit(options.dashboardConcurrency ?? 5);
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher =
       options.dispatcher ??
@@ -90,6 +115,11 @@ export class AmplitudeClient {
     const text = await this.#readText(response, path);
     if (response.statusCode === 404 && text.includes(NO_DATA_TEXT)) return { found: false };
     throw this.#httpError(response, path, text);
+  }
+
+  /** The most Dashboard REST calls this client had in flight at once. */
+  get dashboardPeakConcurrency(): number {
+    return this.#dashboardLimit.peak;
   }
 
   async close(): Promise<void> {

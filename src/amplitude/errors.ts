@@ -65,12 +65,35 @@ function hintForBadRequest(endpoint: string, message: string): string {
   return 'Check the request parameters in the config (start_date, streams); this will not succeed by retrying.';
 }
 
-/** Maps anything an Amplitude call threw to the Temporal failure the retry policy understands. */
-export function toFailure(error: unknown): ApplicationFailure {
+/**
+ * Maps anything an Amplitude call threw to the Temporal failure the retry policy understands.
+ * `context` (e.g. the export window) leads the message.
+ */
+export function toFailure(error: unknown, context?: string): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
+  const failure = classify(error);
+  if (!context) return failure;
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    nonRetryable: failure.nonRetryable ?? undefined,
+    nextRetryDelay: failure.nextRetryDelay,
+    category: failure.category ?? undefined,
+    message: `${context}: ${failure.message}`,
+    cause: failure.cause,
+  });
+}
+
+function classify(error: unknown): ApplicationFailure {
   if (error instanceof AmplitudeHttpError) {
     const message = amplitudeMessage(error.body);
     const where = `HTTP ${error.status} on ${error.endpoint}`;
+    if (error.endpoint === '/api/2/export' && (error.status === 400 || error.status === 504)) {
+      return ApplicationFailure.create({
+        type: FailureType.ExportWindowTooLarge,
+        nonRetryable: true,
+        message: `Amplitude cannot export this window in one request (${where}${message ? `: ${message}` : ''}); it is split into smaller windows`,
+      });
+    }
     if (error.status === 401 || error.status === 403) {
       return ApplicationFailure.create({
         type: FailureType.AuthFailed,

@@ -105,3 +105,27 @@ export function amplitudeTimestampHour(value: string): number | undefined {
   if (!m) return undefined;
   return utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
 }
+
+/** Parses an isoHour (`2024-03-01T09`); undefined when malformed. */
+export function parseIsoHour(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+}
+
+/** `2024-03-01T09:00:00Z`: an instant as written in state and manifests. */
+export function isoInstant(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** The calendar date (as UTC-midnight ms) that `instantMs` falls on in an IANA time zone. */
+export function calendarDayIn(instantMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+  }).formatToParts(instantMs);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return Date.UTC(part('year'), part('month') - 1, part('day'));
+}

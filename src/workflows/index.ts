@@ -1,2 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { check } from './check.ts';
+export { streamSync } from './stream.ts';
+export { sync } from './sync.ts';

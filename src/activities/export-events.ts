@@ -1,0 +1,218 @@
+// The events activity: one export window -> hour partitions. It commits hours as the archive moves
+// past them and heartbeats the committed boundary, so a retry asks Amplitude only for what is left.
+import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import type { AmplitudeClient } from '../amplitude/client.ts';
+import { FailureType, toFailure } from '../amplitude/errors.ts';
+import { EventRecordError, normaliseEventLine } from '../amplitude/event-record.ts';
+import { decodeExport } from '../amplitude/export-decoder.ts';
+import { HOUR_MS, isoHour, parseIsoHour } from '../amplitude/time.ts';
+import { ZipFormatError } from '../amplitude/zip-stream.ts';
+import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
+
+export interface ExportWindowInput {
+  runKey: string;
+  destination: string;
+  /** isoHour of the first hour, inclusive. */
+  start: string;
+  /** isoHour after the last hour (exclusive). */
+  end: string;
+  /** A 404 for a window ending after this instant (ms) may mean "not there yet" rather than "no data". */
+  recentAfter: number;
+  notFoundAttempts: number;
+  notFoundRetryDelayMs: number;
+}
+
+export interface ExportWindowResult {
+  start: string;
+  end: string;
+  /** `not_yet_available`: Amplitude kept answering 404 for a recent window; its hours stay open. */
+  status: 'complete' | 'not_yet_available';
+  records: number;
+  partitions: number;
+  bytes: number;
+  /** Events Amplitude sent whose upload hour lies outside the requested hours (not written). */
+  outsideWindow: number;
+  /** Set when this attempt continued from hours an earlier attempt committed. */
+  resumedFrom?: string;
+}
+
+/** Heartbeat details: every hour before `committedBefore` is in place. */
+export interface ExportProgress {
+  committedBefore: string;
+  /** False once Amplitude was seen sending hours out of order: then hours commit only at the end. */
+  ordered: boolean;
+  records: number;
+  partitions: number;
+  bytes: number;
+  outsideWindow: number;
+}
+
+const HEARTBEAT_EVERY_MS = 1000;
+
+export interface ExportDeps {
+  amplitude: AmplitudeClient;
+  destination(root: string): LocalDestination;
+}
+
+function windowName(start: number, end: number): string {
+  return `${isoHour(start)}..${isoHour(end - HOUR_MS)}`;
+}
+
+export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): Promise<ExportWindowResult> {
+  const windowStart = parseIsoHour(input.start)!;
+  const windowEnd = parseIsoHour(input.end)!;
+  const info = activityInfo();
+  const previous = info.heartbeatDetails as ExportProgress | undefined;
+  const progress: ExportProgress = previous ?? {
+    committedBefore: input.start,
+    ordered: true,
+    records: 0,
+    partitions: 0,
+    bytes: 0,
+    outsideWindow: 0,
+  };
+  const from = parseIsoHour(progress.committedBefore)!;
+  const result = (status: ExportWindowResult['status']): ExportWindowResult => ({
+    start: input.start,
+    end: input.end,
+    status,
+    records: progress.records,
+    partitions: progress.partitions,
+    bytes: progress.bytes,
+    outsideWindow: progress.outsideWindow,
+    ...(previous && from > windowStart ? { resumedFrom: progress.committedBefore } : {}),
+  });
+  if (from >= windowEnd) return result('complete');
+
+  const destination = deps.destination(input.destination);
+  const writer = destination.hourPartitionWriter(`${info.activityId}-${info.attempt}`);
+  let lastBeat = 0;
+  const beat = (force = false) => {
+    const now = Date.now();
+    if (force || now - lastBeat >= HEARTBEAT_EVERY_MS) {
+      heartbeat({ ...progress });
+      lastBeat = now;
+    }
+  };
+  // Order matters for exact resume: partitions in place, then their receipt, then the heartbeat.
+  const commitBefore = async (boundary: number) => {
+    const committedFrom = parseIsoHour(progress.committedBefore)!;
+    if (boundary <= committedFrom) return;
+    const written: PartitionWritten[] = [];
+    for (const hour of writer.pendingHours()) {
+      if (hour >= boundary) break;
+      const partition = await writer.commit(hour);
+      if (partition) written.push(partition);
+    }
+    if (written.length > 0) {
+      await destination.writeReceipt(input.runKey, {
+        stream: 'events',
+        slice: windowName(committedFrom, boundary),
+        partitions: written,
+      });
+    }
+    for (const partition of written) {
+      progress.records += partition.records;
+      progress.partitions += 1;
+      progress.bytes += partition.bytes;
+    }
+    progress.committedBefore = isoHour(boundary);
+    beat(true);
+  };
+
+  // Amplitude may think for minutes before the first byte: keep the heartbeat alive meanwhile.
+  const waiting = setInterval(() => heartbeat({ ...progress }), 5000);
+  let response: Awaited<ReturnType<AmplitudeClient['openExport']>>;
+  try {
+    response = await deps.amplitude.openExport(from, windowEnd - HOUR_MS, { signal: cancellationSignal() });
+  } catch (error) {
+    throw exportFailure(error, from, windowEnd);
+  } finally {
+    clearInterval(waiting);
+  }
+
+  if (!response.found) {
+    if (windowEnd > input.recentAfter) {
+      if (info.attempt < input.notFoundAttempts) {
+        throw ApplicationFailure.create({
+          type: FailureType.ExportNotYetAvailable,
+          message: `Amplitude has no export files yet for ${windowName(from, windowEnd)} (HTTP 404); recent data can be late, asking again (attempt ${info.attempt} of ${input.notFoundAttempts})`,
+          nextRetryDelay: input.notFoundRetryDelayMs,
+          category: 'BENIGN',
+        });
+      }
+      return result('not_yet_available');
+    }
+    await destination.writeReceipt(input.runKey, {
+      stream: 'events',
+      slice: windowName(from, windowEnd),
+      partitions: [],
+      note: 'Amplitude answered 404 (no data) for this window',
+    });
+    return result('complete');
+  }
+
+  let highestMemberHour = -Infinity;
+  try {
+    for await (const chunk of decodeExport(response.body)) {
+      if (chunk.kind === 'member') {
+        if (chunk.hour === undefined) continue;
+        if (chunk.hour > highestMemberHour) {
+          highestMemberHour = chunk.hour;
+          if (progress.ordered) await commitBefore(Math.min(chunk.hour, windowEnd));
+        }
+        continue;
+      }
+      const byHour = new Map<number, string[]>();
+      for (const raw of chunk.lines) {
+        const event = normaliseEventLine(raw);
+        if (event.uploadHour < from || event.uploadHour >= windowEnd) {
+          progress.outsideWindow++;
+          continue;
+        }
+        if (event.uploadHour < parseIsoHour(progress.committedBefore)!) {
+          throw outOfOrder(progress, event.uploadHour);
+        }
+        const lines = byHour.get(event.uploadHour);
+        if (lines) lines.push(event.line);
+        else byHour.set(event.uploadHour, [event.line]);
+      }
+      for (const [hour, lines] of byHour) await writer.write(hour, lines);
+      beat();
+    }
+    await commitBefore(windowEnd);
+  } catch (error) {
+    await writer.abort();
+    response.body.destroy();
+    throw exportFailure(error, from, windowEnd);
+  }
+  return result('complete');
+}
+
+function outOfOrder(progress: ExportProgress, hour: number): ApplicationFailure {
+  progress.committedBefore = isoHour(hour);
+  progress.ordered = false;
+  heartbeat({ ...progress });
+  return ApplicationFailure.create({
+    type: FailureType.Unavailable,
+    message: `Amplitude sent events of ${isoHour(hour)} after later hours; retrying from ${isoHour(hour)}, committing hours only at the end of the download`,
+  });
+}
+
+function exportFailure(error: unknown, from: number, end: number): ApplicationFailure {
+  const context = `export ${windowName(from, end)}`;
+  if (error instanceof EventRecordError) {
+    return ApplicationFailure.create({
+      type: FailureType.BadRequest,
+      nonRetryable: true,
+      message: `${context}: Amplitude sent data this connector cannot read: ${error.message}. The uncommitted hours were not written.`,
+    });
+  }
+  if (error instanceof ZipFormatError) {
+    return ApplicationFailure.create({
+      type: FailureType.Unavailable,
+      message: `${context}: the download was unusable (${error.message}); retrying`,
+    });
+  }
+  return toFailure(error, context);
+}

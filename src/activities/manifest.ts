@@ -1,0 +1,65 @@
+// The per-sync manifest: every partition the sync wrote (gathered from the slices' receipts), record
+// counts, and the state the sync ended with.
+import type { LocalDestination, Receipt } from '../destination/local.ts';
+
+export interface ManifestInput {
+  runKey: string;
+  destination: string;
+  sync: { workflowId: string; runId: string; startedAt: string; finishedAt: string };
+  state: unknown;
+  streams: Record<string, unknown>;
+}
+
+export interface ManifestResult {
+  path: string;
+  partitions: number;
+  records: number;
+}
+
+export interface ManifestDeps {
+  destination(root: string): LocalDestination;
+}
+
+function byStream(receipts: Receipt[]) {
+  const streams: Record<
+    string,
+    { records: number; bytes: number; partitions: Receipt['partitions']; notes: string[] }
+  > = {};
+  for (const receipt of receipts) {
+    streams[receipt.stream] ??= { records: 0, bytes: 0, partitions: [], notes: [] };
+    const entry = streams[receipt.stream]!;
+    for (const partition of receipt.partitions) {
+      entry.partitions.push(partition);
+      entry.records += partition.records;
+      entry.bytes += partition.bytes;
+    }
+    if (receipt.note) entry.notes.push(`${receipt.slice}: ${receipt.note}`);
+    if (receipt.missingDays)
+      entry.notes.push(`${receipt.slice}: Amplitude returned no value for ${receipt.missingDays.join(', ')}`);
+  }
+  for (const entry of Object.values(streams))
+    entry.partitions.sort((a, b) => a.partition.localeCompare(b.partition));
+  return streams;
+}
+
+export async function writeManifest(deps: ManifestDeps, input: ManifestInput): Promise<ManifestResult> {
+  const destination = deps.destination(input.destination);
+  const written = byStream(await destination.readReceipts(input.runKey));
+  const manifest = {
+    sync: input.sync,
+    state: input.state,
+    streams: Object.fromEntries(
+      Object.entries(input.streams).map(([stream, summary]) => [
+        stream,
+        { summary, written: written[stream] ?? null },
+      ]),
+    ),
+  };
+  const path = await destination.writeManifest(input.runKey, manifest);
+  const all = Object.values(written);
+  return {
+    path,
+    partitions: all.reduce((sum, entry) => sum + entry.partitions.length, 0),
+    records: all.reduce((sum, entry) => sum + entry.records, 0),
+  };
+}

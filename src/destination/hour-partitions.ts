@@ -1,0 +1,149 @@
+// Writes event lines into per-hour gzip partitions with bounded memory: at most `maxOpen` compressors
+// are open at once; an hour whose compressor was closed early continues in a new part, and its parts
+// are joined (concatenated gzip members) when the hour is committed.
+
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { createGzip, type Gzip } from 'node:zlib';
+import { concatenate, ensureDirectory, publish, removeQuietly, temporaryPath } from './files.ts';
+import { eventHourPartition } from './layout.ts';
+
+export interface PartitionWritten {
+  partition: string;
+  records: number;
+  bytes: number;
+}
+
+/** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
+const OUTPUT_GZIP = { level: 1, chunkSize: 64 * 1024 } as const;
+
+interface OpenPart {
+  path: string;
+  gzip: Gzip;
+  file: WriteStream;
+  written: Promise<void>;
+}
+
+interface HourState {
+  hour: number;
+  finalPath: string;
+  parts: string[];
+  open?: OpenPart;
+  records: number;
+  lastUse: number;
+}
+
+export class HourPartitionWriter {
+  readonly #resolve: (partition: string) => string;
+  readonly #tag: string;
+  readonly #maxOpen: number;
+  readonly #hours = new Map<number, HourState>();
+  #openCount = 0;
+  #clock = 0;
+
+  /**
+   * @param resolve maps a partition name to its absolute path
+   * @param tag distinguishes this writer's temporary files from those of a concurrent attempt
+   */
+  constructor(resolve: (partition: string) => string, tag: string, maxOpen = 24) {
+    this.#resolve = resolve;
+    this.#tag = tag;
+    this.#maxOpen = maxOpen;
+  }
+
+  /** Hours with written but uncommitted lines. */
+  pendingHours(): number[] {
+    return [...this.#hours.keys()].sort((a, b) => a - b);
+  }
+
+  /** Appends lines (without newlines) to an hour; resolves when the compressor can take more. */
+  async write(hour: number, lines: string[]): Promise<void> {
+    const state = this.#hours.get(hour) ?? this.#newHour(hour);
+    state.lastUse = ++this.#clock;
+    const part = state.open ?? (await this.#openPart(state));
+    state.records += lines.length;
+    if (!part.gzip.write(`${lines.join('\n')}\n`)) await once(part.gzip, 'drain');
+  }
+
+  /** Finishes an hour and renames it into place. An hour never written is not a partition. */
+  async commit(hour: number): Promise<PartitionWritten | undefined> {
+    const state = this.#hours.get(hour);
+    if (!state) return undefined;
+    await this.#closePart(state);
+    this.#hours.delete(hour);
+    const [only, ...more] = state.parts;
+    let source = only!;
+    if (more.length > 0) {
+      source = temporaryPath(state.finalPath, `${this.#tag}.joined`);
+      await concatenate(state.parts, source);
+      await removeQuietly(state.parts);
+    }
+    const { size } = await stat(source);
+    await publish(source, state.finalPath);
+    return { partition: eventHourPartition(hour), records: state.records, bytes: size };
+  }
+
+  /** Drops everything uncommitted, including temporary files. */
+  async abort(): Promise<void> {
+    const states = [...this.#hours.values()];
+    this.#hours.clear();
+    for (const state of states) {
+      if (state.open) {
+        state.open.gzip.destroy();
+        state.open.file.destroy();
+        await state.open.written.catch(() => {});
+        state.parts.push(state.open.path);
+        state.open = undefined;
+      }
+    }
+    this.#openCount = 0;
+    await removeQuietly(states.flatMap((state) => state.parts));
+  }
+
+  #newHour(hour: number): HourState {
+    const state: HourState = {
+      hour,
+      finalPath: this.#resolve(eventHourPartition(hour)),
+      parts: [],
+      records: 0,
+      lastUse: 0,
+    };
+    this.#hours.set(hour, state);
+    return state;
+  }
+
+  async #openPart(state: HourState): Promise<OpenPart> {
+    if (this.#openCount >= this.#maxOpen) await this.#closeLeastRecentlyUsed();
+    await ensureDirectory(dirname(state.finalPath));
+    const path = temporaryPath(state.finalPath, `${this.#tag}.${state.parts.length}`);
+    const gzip = createGzip(OUTPUT_GZIP);
+    const file = createWriteStream(path);
+    gzip.pipe(file);
+    gzip.on('error', (error) => file.destroy(error));
+    const part: OpenPart = { path, gzip, file, written: finished(file) };
+    state.open = part;
+    this.#openCount++;
+    return part;
+  }
+
+  async #closePart(state: HourState): Promise<void> {
+    const part = state.open;
+    if (!part) return;
+    state.open = undefined;
+    this.#openCount--;
+    part.gzip.end();
+    await part.written;
+    state.parts.push(part.path);
+  }
+
+  async #closeLeastRecentlyUsed(): Promise<void> {
+    let oldest: HourState | undefined;
+    for (const state of this.#hours.values()) {
+      if (state.open && (!oldest || state.lastUse < oldest.lastUse)) oldest = state;
+    }
+    if (oldest) await this.#closePart(oldest);
+  }
+}

@@ -1,0 +1,29 @@
+// Where each unit of output lives. One deterministic place per unit, so a retry or a re-run rewrites
+// the same file instead of adding another.
+import type { StreamName } from '../amplitude/streams.ts';
+import { isoDate, isoHour } from '../amplitude/time.ts';
+
+/** Events, partitioned by the record's own server_upload_time hour. */
+export function eventHourPartition(hourMs: number): string {
+  return `events/date=${isoDate(hourMs)}/events_${isoHour(hourMs)}.jsonl.gz`;
+}
+
+/** Dashboard streams, one partition per calendar month of project-local days. */
+export function dashboardMonthPartition(stream: StreamName, dayMs: number): string {
+  const month = isoDate(dayMs).slice(0, 7);
+  return `${stream}/${stream}_${month}.jsonl.gz`;
+}
+
+/** Full-refresh streams: one snapshot, replaced by each sync. */
+export function snapshotPartition(stream: StreamName): string {
+  return `${stream}/${stream}.jsonl.gz`;
+}
+
+/** Per-sync manifests; the receipts of a sync's slices live beside them until the manifest is written. */
+export function manifestPath(runKey: string): string {
+  return `_manifests/${runKey}.json`;
+}
+
+export function receiptDir(runKey: string): string {
+  return `_manifests/${runKey}.parts`;
+}

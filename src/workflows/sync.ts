@@ -1,0 +1,136 @@
+// A sync of one connection: one child workflow per stream, all awaited; the result is the new state.
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { StreamName } from '../amplitude/streams.ts';
+import { isoInstant } from '../amplitude/time.ts';
+import { rootMessage, streamSync } from './stream.ts';
+import type { StreamState, StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
+
+export const syncProgressQuery =
+  defineQuery<Partial<Record<StreamName, StreamSummary | 'running'>>>('progress');
+
+const { writeManifest } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5 },
+  summary: 'write the sync manifest',
+});
+
+/** A result or a failure's details that carries a sync's state. */
+function carriedState(value: unknown): SyncState | undefined {
+  const state = (value as { state?: SyncState } | undefined)?.state;
+  return state && typeof state === 'object' && state.streams ? state : undefined;
+}
+
+function later(a: StreamState | undefined, b: StreamState | undefined): StreamState | undefined {
+  if (!a || !b) return a ?? b;
+  return Date.parse(a.completeBefore) >= Date.parse(b.completeBefore) ? a : b;
+}
+
+/**
+ * The state this run starts from: explicit input, else what the previous scheduled run left (its
+ * result, or the progress a failed run kept in its failure), else nothing (start_date).
+ */
+export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
+  if (input.fullRefresh) return { streams: {} };
+  if (input.state) return input.state;
+  const fromResult = carriedState(lastResult)?.streams ?? {};
+  const failureDetails = (lastFailure as { details?: unknown[] } | undefined)?.details;
+  const fromFailure = carriedState(failureDetails?.[0])?.streams ?? {};
+  const streams: SyncState['streams'] = {};
+  for (const name of new Set([...Object.keys(fromResult), ...Object.keys(fromFailure)]) as Set<StreamName>) {
+    const state = later(fromResult[name], fromFailure[name]);
+    if (state) streams[name] = state;
+  }
+  return { streams };
+}
+
+function fileSafe(value: string): string {
+  return value.replace(/[^\w.-]+/g, '_');
+}
+
+function childSummary(error: unknown): StreamSummary | undefined {
+  if (error instanceof ChildWorkflowFailure && error.cause instanceof ApplicationFailure) {
+    return error.cause.details?.[0] as StreamSummary | undefined;
+  }
+  return undefined;
+}
+
+export async function sync(input: SyncInput): Promise<SyncResult> {
+  const info = workflowInfo();
+  const { settings } = input;
+  const startedAt = Date.now();
+  const previous = startingState(input, info.lastResult, info.lastFailure);
+  const runKey = `${fileSafe(info.workflowId)}/${isoInstant(startedAt).replace(/[-:]/g, '')}_${info.runId.slice(0, 8)}`;
+
+  const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
+  setHandler(syncProgressQuery, () => progress);
+  setCurrentDetails(`Syncing ${settings.streams.join(', ')} into ${settings.destination}`);
+
+  const outcomes = await Promise.allSettled(
+    settings.streams.map(async (stream) => {
+      progress[stream] = 'running';
+      const previousState = previous.streams[stream];
+      try {
+        const summary = await executeChild(streamSync, {
+          workflowId: `${info.workflowId}/${stream}`,
+          args: [{ stream, settings, runKey, ...(previousState ? { state: previousState } : {}) }],
+          staticSummary: `${stream} of ${info.workflowId}${previousState ? ` from ${previousState.completeBefore}` : ' from start_date'}`,
+        });
+        progress[stream] = summary;
+        return summary;
+      } catch (error) {
+        const partial = childSummary(error);
+        if (partial) progress[stream] = partial;
+        throw error;
+      }
+    }),
+  );
+
+  const state: SyncState = { streams: {} };
+  const streams: SyncResult['streams'] = {};
+  const failed: string[] = [];
+  settings.streams.forEach((stream, index) => {
+    const outcome = outcomes[index]!;
+    const summary = outcome.status === 'fulfilled' ? outcome.value : childSummary(outcome.reason);
+    if (outcome.status === 'rejected') failed.push(`${stream} (${rootMessage(outcome.reason)})`);
+    if (summary) streams[stream] = summary;
+    const completeBefore = summary?.completeBefore;
+    const kept = completeBefore ? { completeBefore } : previous.streams[stream];
+    if (kept) state.streams[stream] = kept;
+  });
+
+  const manifest = await writeManifest({
+    runKey,
+    destination: settings.destination,
+    sync: {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      startedAt: isoInstant(startedAt),
+      finishedAt: isoInstant(Date.now()),
+    },
+    state,
+    streams,
+  });
+  const result: SyncResult = { state, streams, manifest: manifest.path };
+  if (failed.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'SyncStreamsFailed',
+      nonRetryable: true,
+      message: `${failed.length} of ${settings.streams.length} streams failed: ${failed.join('; ')}. The other streams completed; every stream's progress is kept (manifest ${manifest.path}).`,
+      details: [result],
+    });
+  }
+  setCurrentDetails(
+    `Synced ${settings.streams.join(', ')}: ${manifest.records} records in ${manifest.partitions} partitions`,
+  );
+  return result;
+}

@@ -1,0 +1,108 @@
+// What the workflows take and return. Everything here travels through Temporal's history, so it holds
+// no credentials and stays small.
+import type { StreamName } from '../amplitude/streams.ts';
+
+/** A connection's non-secret settings, as the sync workflow receives them. */
+export interface SyncSettings {
+  streams: StreamName[];
+  /** start_date as configured (RFC 3339). */
+  startDate: string;
+  requestTimeRangeHours: number;
+  activeUsersGroupByCountry: boolean;
+  exportAvailabilityLagHours: number;
+  exportLookbackHours: number;
+  projectTimezone: string;
+  /** Absolute path of the local destination's root directory. */
+  destination: string;
+  tuning?: Partial<Tuning>;
+}
+
+/** Operational knobs with production defaults; tests shrink them. */
+export interface Tuning {
+  /** Export windows downloading at once per sync. */
+  exportConcurrency: number;
+  /** Dashboard slices in flight per stream (the worker's client also caps all Dashboard calls at 5). */
+  dashboardConcurrency: number;
+  exportHeartbeatTimeoutMs: number;
+  /** A 404 for a window that ended within this many hours may be "not yet" rather than "no data". */
+  recentNotFoundHours: number;
+  notFoundAttempts: number;
+  notFoundRetryDelayMs: number;
+  /** Days before the dashboard watermark read again (Amplitude revises recent days as late events land). */
+  dashboardLookbackDays: number;
+  /** Attempts for transient failures (429, 5xx, resets, bad bodies) before a slice fails the stream. */
+  maximumAttempts: number;
+  /** Continue-as-new after this many history events even if the server has not suggested it yet. */
+  continueAsNewAfterEvents?: number;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  exportConcurrency: 2,
+  dashboardConcurrency: 2,
+  exportHeartbeatTimeoutMs: 60_000,
+  recentNotFoundHours: 24,
+  notFoundAttempts: 3,
+  notFoundRetryDelayMs: 30_000,
+  dashboardLookbackDays: 3,
+  maximumAttempts: 12,
+};
+
+/** Per stream: everything before `completeBefore` is in the destination (an instant for events, a date for dashboards). */
+export interface StreamState {
+  completeBefore: string;
+}
+
+export interface SyncState {
+  streams: Partial<Record<StreamName, StreamState>>;
+}
+
+export interface SyncInput {
+  settings: SyncSettings;
+  /** Explicit state wins over the previous run's result. */
+  state?: SyncState;
+  /** Ignore every earlier state and read from start_date. */
+  fullRefresh?: boolean;
+}
+
+export interface StreamSummary {
+  stream: StreamName;
+  status: 'complete' | 'incomplete' | 'failed';
+  completeBefore?: string;
+  records: number;
+  partitions: number;
+  bytes: number;
+  slices: number;
+  /** Export windows split because Amplitude could not serve them whole. */
+  splits: number;
+  /** Human-readable remarks: open hours, empty windows, missing days, the failure. */
+  notes: string[];
+}
+
+export interface SyncResult {
+  state: SyncState;
+  streams: Partial<Record<StreamName, StreamSummary>>;
+  manifest: string;
+}
+
+export interface StreamInput {
+  stream: StreamName;
+  settings: SyncSettings;
+  runKey: string;
+  /** This stream's state at the start of the sync. */
+  state?: StreamState;
+  /** Set by continue-as-new: where the previous run of this stream workflow stopped. */
+  carried?: CarriedProgress;
+}
+
+/** What a stream workflow hands to its next run when it continues as new. */
+export interface CarriedProgress {
+  /** The instant the sync planned against (fixed for the whole sync). */
+  plannedAt: number;
+  /** Slices still to run, as [start, end) epoch ms pairs. */
+  pending: Array<[number, number]>;
+  /** Completed slices beyond the watermark, merged. */
+  completed: Array<[number, number]>;
+  /** Start of the range this sync covers (the watermark moves from here). */
+  rangeStart: number;
+  summary: StreamSummary;
+}

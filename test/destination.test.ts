@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { eventHourPartition } from '../src/destination/layout.ts';
+import { LocalDestination } from '../src/destination/local.ts';
+
+const HOUR = 3_600_000;
+const base = Date.UTC(2024, 2, 1, 0);
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+describe('local destination', () => {
+  it('writes each hour to one gzip partition, even when its compressor had to be closed early', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const destination = new LocalDestination(root);
+    const writer = destination.hourPartitionWriter('attempt-1', 2);
+    for (let round = 0; round < 3; round++) {
+      for (let h = 0; h < 5; h++) await writer.write(base + h * HOUR, [`{"h":${h},"round":${round}}`]);
+    }
+    assert.deepEqual(
+      writer.pendingHours(),
+      [0, 1, 2, 3, 4].map((h) => base + h * HOUR),
+    );
+    const written = [];
+    for (const hour of writer.pendingHours()) written.push(await writer.commit(hour));
+    assert.equal(written.length, 5);
+    for (let h = 0; h < 5; h++) {
+      const lines = gunzipSync(await readFile(join(root, eventHourPartition(base + h * HOUR))))
+        .toString()
+        .trim()
+        .split('\n');
+      assert.deepEqual(
+        lines,
+        [0, 1, 2].map((round) => `{"h":${h},"round":${round}}`),
+      );
+      assert.equal(written[h]?.records, 3);
+    }
+    const files = await filesUnder(root);
+    assert.equal(files.filter((f) => f.endsWith('.tmp')).length, 0, 'no temporary file is left behind');
+    assert.equal(files.length, 5);
+  });
+
+  it('an aborted writer leaves nothing: no partition, no temporary file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
+    await writer.write(base, ['{"a":1}']);
+    await writer.write(base + HOUR, ['{"a":2}']);
+    await writer.abort();
+    assert.deepEqual(await filesUnder(root), []);
+  });
+
+  it('rewriting a partition replaces it whole', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const destination = new LocalDestination(root);
+    await destination.writePartition('annotations/annotations.jsonl.gz', [{ id: 1 }, { id: 2 }]);
+    const second = await destination.writePartition('annotations/annotations.jsonl.gz', [{ id: 3 }]);
+    assert.equal(second.records, 1);
+    const text = gunzipSync(await readFile(join(root, 'annotations/annotations.jsonl.gz'))).toString();
+    assert.equal(text, '{"id":3}\n');
+    assert.deepEqual(await filesUnder(root), ['annotations/annotations.jsonl.gz']);
+  });
+
+  it('gathers slice receipts into one manifest', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const destination = new LocalDestination(root);
+    await destination.writeReceipt('sync-1/run', {
+      stream: 'events',
+      slice: 'a',
+      partitions: [{ partition: 'p1', records: 2, bytes: 9 }],
+    });
+    await destination.writeReceipt('sync-1/run', { stream: 'cohorts', slice: 'snapshot', partitions: [] });
+    const receipts = await destination.readReceipts('sync-1/run');
+    assert.deepEqual(receipts.map((r) => r.stream).sort(), ['cohorts', 'events']);
+    const path = await destination.writeManifest('sync-1/run', { receipts });
+    assert.deepEqual(JSON.parse(await readFile(path, 'utf8')).receipts.length, 2);
+    assert.deepEqual(await destination.readReceipts('sync-1/run'), [], 'receipts are removed once gathered');
+  });
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventRecordError, normaliseEventLine } from '../src/amplitude/event-record.ts';
+
+const raw = (fields: Record<string, unknown>) => JSON.stringify(fields);
+
+describe('event normalisation', () => {
+  const event = {
+    $insert_id: 'i-1',
+    amplitude_id: 802211334455,
+    client_event_time: '2024-03-01 10:14:07.512000',
+    client_upload_time: '2024-03-01 10:14:09.004000',
+    event_properties: { event_time: '2024-03-01 10:14:08.230000', note: 'emoji 🎉 and \u2028' },
+    event_time: '2024-03-01 10:14:08.230000',
+    processed_time: '2024-03-01 10:14:10.118000',
+    server_received_time: '2024-03-01 10:14:09.004000',
+    server_upload_time: '2024-03-01 10:14:09.377000',
+    user_creation_time: null,
+    uuid: '0d3c7a52-4b7e-11ee-9f0a-0242ac120002',
+  };
+
+  it('rewrites the seven top-level timestamps to RFC 3339 in UTC and keeps every other byte', () => {
+    const { line, uploadHour } = normaliseEventLine(raw(event));
+    const parsed = JSON.parse(line);
+    assert.equal(parsed.client_event_time, '2024-03-01T10:14:07.512000+00:00');
+    assert.equal(parsed.client_upload_time, '2024-03-01T10:14:09.004000+00:00');
+    assert.equal(parsed.event_time, '2024-03-01T10:14:08.230000+00:00');
+    assert.equal(parsed.processed_time, '2024-03-01T10:14:10.118000+00:00');
+    assert.equal(parsed.server_received_time, '2024-03-01T10:14:09.004000+00:00');
+    assert.equal(parsed.server_upload_time, '2024-03-01T10:14:09.377000+00:00');
+    assert.equal(parsed.user_creation_time, null);
+    assert.equal(uploadHour, Date.UTC(2024, 2, 1, 10));
+    assert.deepEqual(
+      {
+        ...parsed,
+        event_time: 0,
+        client_event_time: 0,
+        client_upload_time: 0,
+        processed_time: 0,
+        server_received_time: 0,
+        server_upload_time: 0,
+      },
+      {
+        ...event,
+        event_time: 0,
+        client_event_time: 0,
+        client_upload_time: 0,
+        processed_time: 0,
+        server_received_time: 0,
+        server_upload_time: 0,
+      },
+    );
+  });
+
+  it('leaves a nested key named like a top-level timestamp untouched, even with the same value', () => {
+    const parsed = JSON.parse(normaliseEventLine(raw(event)).line);
+    assert.equal(parsed.event_properties.event_time, '2024-03-01 10:14:08.230000');
+  });
+
+  it('keeps numbers exactly as sent, including integers beyond 2^53', () => {
+    const line = '{"big":12345678901234567890,"f":1.10,"server_upload_time":"2024-03-01 10:00:00.000001"}';
+    assert.equal(
+      normaliseEventLine(line).line,
+      '{"big":12345678901234567890,"f":1.10,"server_upload_time":"2024-03-01T10:00:00.000001+00:00"}',
+    );
+  });
+
+  it('handles the spaced JSON style too', () => {
+    const line =
+      '{"event_time": "2024-03-01 10:00:00.500000", "server_upload_time": "2024-03-01 11:00:00.000000"}';
+    assert.equal(
+      normaliseEventLine(line).line,
+      '{"event_time": "2024-03-01T10:00:00.500000+00:00", "server_upload_time": "2024-03-01T11:00:00.000000+00:00"}',
+    );
+  });
+
+  it('falls back to re-serialising when the raw text spells a timestamp with escapes', () => {
+    const line = '{"server_upload_time":"2024-03-01 10:00:00\\u002e000000","n":1}';
+    const parsed = JSON.parse(normaliseEventLine(line).line);
+    assert.equal(parsed.server_upload_time, '2024-03-01T10:00:00.000000+00:00');
+    assert.equal(parsed.n, 1);
+  });
+
+  it('refuses lines it cannot place, naming the problem', () => {
+    assert.throws(() => normaliseEventLine('{"uuid":"x"'), EventRecordError);
+    assert.throws(() => normaliseEventLine('[1,2]'), /not a JSON object/);
+    assert.throws(() => normaliseEventLine('{"uuid":"x"}'), /no valid server_upload_time/);
+    assert.throws(
+      () => normaliseEventLine('{"server_upload_time":"yesterday"}'),
+      /no valid server_upload_time/,
+    );
+  });
+});
