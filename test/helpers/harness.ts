@@ -1,0 +1,69 @@
+// One place to wire a test: the Amplitude simulator, a real Temporal server, and a real worker of
+// this project pointed at the simulator.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type ConnectionConfig, parseConfig, syncSettings } from '../../src/config.ts';
+import { DEFAULT_CREDENTIALS, type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
+import { type AmplitudeWorker, type AmplitudeWorkerOptions, createWorker } from '../../src/worker.ts';
+import type { SyncSettings, Tuning } from '../../src/workflows/types.ts';
+
+let queues = 0;
+
+export function uniqueTaskQueue(name: string): string {
+  return `${name}-${process.pid}-${++queues}`;
+}
+
+export async function temporaryDirectory(prefix = 'amplitude-sync-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A connection config holding the simulator's keys of `region`. */
+export function simulatorConfig(
+  startDate: number,
+  overrides: Record<string, unknown> = {},
+  region: 'standard' | 'eu' = 'standard',
+): ConnectionConfig {
+  const credentials = DEFAULT_CREDENTIALS[region];
+  return parseConfig(
+    {
+      api_key: credentials.apiKey,
+      secret_key: credentials.secretKey,
+      start_date: new Date(startDate).toISOString(),
+      ...(region === 'eu' ? { data_region: 'EU Residency Server' } : {}),
+      ...overrides,
+    },
+    {},
+  );
+}
+
+/** Test tuning: short retries so failures surface in seconds. */
+export const FAST_TUNING: Partial<Tuning> = {
+  notFoundRetryDelayMs: 200,
+  exportHeartbeatTimeoutMs: 10_000,
+  maximumAttempts: 4,
+};
+
+export function settingsFor(config: ConnectionConfig, tuning: Partial<Tuning> = FAST_TUNING): SyncSettings {
+  return { ...syncSettings(config), tuning };
+}
+
+export async function workerFor(
+  env: TestWorkflowEnvironment,
+  sim: Simulator,
+  config: ConnectionConfig,
+  taskQueue: string,
+  http: AmplitudeWorkerOptions['http'] = {},
+): Promise<AmplitudeWorker> {
+  return createWorker({
+    connection: env.nativeConnection,
+    taskQueue,
+    config,
+    regionBaseUrls: { 'Standard Server': sim.urls.standard, 'EU Residency Server': sim.urls.eu },
+    http,
+  });
+}
+
+export type { Simulator, SimulatorOptions };
+export { startSimulator };
