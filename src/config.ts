@@ -2,8 +2,10 @@
 // unchanged) plus our documented optional fields. Parsing never lets a bad value through: every
 // problem names the field and the fix.
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
+import type { SyncSettings } from './workflows/types.ts';
 
 export const DATA_REGIONS = ['Standard Server', 'EU Residency Server'] as const;
 export type DataRegion = (typeof DATA_REGIONS)[number];
@@ -179,4 +181,18 @@ export function startDateMs(config: Pick<ConnectionConfig, 'start_date'>): numbe
 
 export function amplitudeBaseUrl(config: Pick<ConnectionConfig, 'base_url' | 'data_region'>): string {
   return (config.base_url ?? REGION_BASE_URLS[config.data_region]).replace(/\/+$/, '');
+}
+
+/** The non-secret part of a connection, as the sync workflow receives it. */
+export function syncSettings(config: ConnectionConfig): SyncSettings {
+  return {
+    streams: config.streams,
+    startDate: new Date(startDateMs(config)).toISOString(),
+    requestTimeRangeHours: config.request_time_range,
+    activeUsersGroupByCountry: config.active_users_group_by_country,
+    exportAvailabilityLagHours: config.export_availability_lag_hours,
+    exportLookbackHours: config.export_lookback_hours,
+    projectTimezone: config.project_timezone,
+    destination: resolve(config.destination.path),
+  };
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
-import { AmplitudeClient } from './amplitude/client.ts';
+import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client.ts';
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
 
 export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
@@ -38,18 +38,28 @@ export interface AmplitudeWorkerOptions {
   config: Pick<ConnectionConfig, 'api_key' | 'secret_key' | 'data_region' | 'base_url'>;
   /** Overrides the region hosts (tests point both regions at a simulator). */
   regionBaseUrls?: Partial<Record<ConnectionConfig['data_region'], string>>;
+  /** HTTP timeouts and limits of the Amplitude client. */
+  http?: Pick<AmplitudeClientOptions, 'headersTimeoutMs' | 'bodyTimeoutMs' | 'dashboardConcurrency'>;
 }
 
 export function amplitudeClientFor(
   config: AmplitudeWorkerOptions['config'],
   regionBaseUrls: AmplitudeWorkerOptions['regionBaseUrls'] = {},
+  http: AmplitudeWorkerOptions['http'] = {},
 ): AmplitudeClient {
   const baseUrl = config.base_url ?? regionBaseUrls[config.data_region] ?? amplitudeBaseUrl(config);
-  return new AmplitudeClient({ baseUrl, apiKey: config.api_key, secretKey: config.secret_key });
+  return new AmplitudeClient({ ...http, baseUrl, apiKey: config.api_key, secretKey: config.secret_key });
 }
 
-export async function createWorker(options: AmplitudeWorkerOptions): Promise<Worker> {
-  const amplitude = amplitudeClientFor(options.config, options.regionBaseUrls);
+export interface AmplitudeWorker {
+  worker: Worker;
+  amplitude: AmplitudeClient;
+  /** Runs the worker until `until` settles, then closes the Amplitude client. */
+  runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R>;
+}
+
+export async function createWorker(options: AmplitudeWorkerOptions): Promise<AmplitudeWorker> {
+  const amplitude = amplitudeClientFor(options.config, options.regionBaseUrls, options.http);
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
@@ -57,7 +67,17 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Wor
     workflowBundle: await workflowBundle(),
     activities: createActivities({ amplitude }),
   });
-  return worker;
+  return {
+    worker,
+    amplitude,
+    async runUntil(until) {
+      try {
+        return await worker.runUntil(until);
+      } finally {
+        await amplitude.close();
+      }
+    },
+  };
 }
 
 /** `amplitude-sync worker`: Temporal connection from envconfig (TEMPORAL_ADDRESS, ...), credentials from config/env. */
@@ -74,11 +94,17 @@ export async function runWorker(
       );
   const { connectionOptions, namespace } = loadClientConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const worker = await createWorker({ connection, config, taskQueue, ...(namespace ? { namespace } : {}) });
+  const { worker, amplitude } = await createWorker({
+    connection,
+    config,
+    taskQueue,
+    ...(namespace ? { namespace } : {}),
+  });
   console.log(`worker listening on task queue ${taskQueue} (namespace ${namespace ?? 'default'})`);
   try {
     await worker.run();
   } finally {
+    await amplitude.close();
     await connection.close();
   }
 }

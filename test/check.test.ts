@@ -5,7 +5,13 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FailureType } from '../src/amplitude/errors.ts';
 import type { check } from '../src/workflows/check.ts';
-import { type Simulator, simulatorConfig, startSimulator, uniqueTaskQueue, workerFor } from './helpers/harness.ts';
+import {
+  type Simulator,
+  simulatorConfig,
+  startSimulator,
+  uniqueTaskQueue,
+  workerFor,
+} from './helpers/harness.ts';
 import { type ServerKind, startServer } from './helpers/temporal.ts';
 
 const DAY = 86_400_000;

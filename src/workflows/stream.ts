@@ -338,7 +338,7 @@ export async function streamSync(input: StreamInput): Promise<StreamSummary> {
     throw ApplicationFailure.create({
       type: first?.type === FailureType.ExportHourTooLarge ? FailureType.ExportHourTooLarge : 'StreamFailed',
       nonRetryable: true,
-      message: `${input.stream}: ${messages[0]}`,
+      message: messages[0]!.startsWith(input.stream) ? messages[0]! : `${input.stream}: ${messages[0]}`,
       details: [summary],
     });
   }

@@ -12,8 +12,9 @@ import {
 import type { Activities } from '../activities/index.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { isoInstant } from '../amplitude/time.ts';
+import { carriedState, failureDetailsState, furthest } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
-import type { StreamState, StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
+import type { StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
 
 export const syncProgressQuery =
   defineQuery<Partial<Record<StreamName, StreamSummary | 'running'>>>('progress');
@@ -24,17 +25,6 @@ const { writeManifest } = proxyActivities<Activities>({
   summary: 'write the sync manifest',
 });
 
-/** A result or a failure's details that carries a sync's state. */
-function carriedState(value: unknown): SyncState | undefined {
-  const state = (value as { state?: SyncState } | undefined)?.state;
-  return state && typeof state === 'object' && state.streams ? state : undefined;
-}
-
-function later(a: StreamState | undefined, b: StreamState | undefined): StreamState | undefined {
-  if (!a || !b) return a ?? b;
-  return Date.parse(a.completeBefore) >= Date.parse(b.completeBefore) ? a : b;
-}
-
 /**
  * The state this run starts from: explicit input, else what the previous scheduled run left (its
  * result, or the progress a failed run kept in its failure), else nothing (start_date).
@@ -42,15 +32,7 @@ function later(a: StreamState | undefined, b: StreamState | undefined): StreamSt
 export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
   if (input.fullRefresh) return { streams: {} };
   if (input.state) return input.state;
-  const fromResult = carriedState(lastResult)?.streams ?? {};
-  const failureDetails = (lastFailure as { details?: unknown[] } | undefined)?.details;
-  const fromFailure = carriedState(failureDetails?.[0])?.streams ?? {};
-  const streams: SyncState['streams'] = {};
-  for (const name of new Set([...Object.keys(fromResult), ...Object.keys(fromFailure)]) as Set<StreamName>) {
-    const state = later(fromResult[name], fromFailure[name]);
-    if (state) streams[name] = state;
-  }
-  return { streams };
+  return furthest(carriedState(lastResult), failureDetailsState(lastFailure));
 }
 
 function fileSafe(value: string): string {
@@ -69,7 +51,7 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
   const { settings } = input;
   const startedAt = Date.now();
   const previous = startingState(input, info.lastResult, info.lastFailure);
-  const runKey = `${fileSafe(info.workflowId)}/${isoInstant(startedAt).replace(/[-:]/g, '')}_${info.runId.slice(0, 8)}`;
+  const runKey = `${fileSafe(info.workflowId)}/${isoInstant(startedAt).slice(0, 19).replace(/:/g, '-')}Z_${info.runId.slice(0, 8)}`;
 
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
   setHandler(syncProgressQuery, () => progress);

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type ConnectionConfig, parseConfig, syncSettings } from '../../src/config.ts';
-import { DEFAULT_CREDENTIALS, type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
+import {
+  DEFAULT_CREDENTIALS,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../../src/simulator/index.ts';
 import { type AmplitudeWorker, type AmplitudeWorkerOptions, createWorker } from '../../src/worker.ts';
 import type { SyncSettings, Tuning } from '../../src/workflows/types.ts';
 

@@ -1,9 +1,13 @@
 // Real Temporal servers for tests: the CLI dev server and the time-skipping test server, found by
 // src/temporal/binaries.ts. A test that needs a server and cannot start one fails with the reason.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type ResolvedExecutable, temporalCli, timeSkippingTestServer } from '../../src/temporal/binaries.ts';
 
 export type ServerKind = 'dev-server' | 'time-skipping';
+
+// Activity failures are expected in these tests; their warnings would bury the test output.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 async function start(
   kind: ServerKind,

@@ -1,0 +1,214 @@
+// amplitude-sync: the command line.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
+import { ConfigError, type ConnectionConfig, loadConfigFile, syncSettings } from './config.ts';
+import { formatSummary, runSync, SyncFailedError } from './sync-runner.ts';
+import { startEmbeddedTemporal } from './temporal/embedded.ts';
+import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
+import { carriedState } from './workflows/state.ts';
+import { rootMessage } from './workflows/stream.ts';
+import type { SyncState } from './workflows/types.ts';
+
+const USAGE = `amplitude-sync: copy Amplitude data into storage you own, orchestrated by Temporal
+
+Usage:
+  amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id NAME]
+  amplitude-sync check --config FILE
+  amplitude-sync worker [--config FILE] [--task-queue NAME]
+  amplitude-sync demo [--out DIR] [--days N]
+
+Without TEMPORAL_ADDRESS, sync and check start an embedded Temporal dev server (database in
+$AMPLITUDE_SYNC_HOME or ./.amplitude-sync, UI address printed) and an in-process worker.
+With TEMPORAL_ADDRESS (or a Temporal config profile), they start the workflow on that cluster and
+wait for it; run \`amplitude-sync worker\` there. Streams: ${STREAM_NAMES.join(', ')}.`;
+
+class UsageError extends Error {}
+
+/** Runs `fn` against Temporal: a cluster when TEMPORAL_ADDRESS is set, else an embedded server plus a worker. */
+async function withTemporal<T>(
+  config: ConnectionConfig,
+  fn: (client: Client, taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  if (process.env.TEMPORAL_ADDRESS) {
+    const { connectionOptions, namespace } = loadClientConnectConfig();
+    const connection = await Connection.connect(connectionOptions);
+    try {
+      console.error(
+        `using Temporal at ${process.env.TEMPORAL_ADDRESS}; workers on task queue ${taskQueue} do the work`,
+      );
+      return await fn(new Client({ connection, ...(namespace ? { namespace } : {}) }), taskQueue);
+    } finally {
+      await connection.close();
+    }
+  }
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const embedded = await startEmbeddedTemporal();
+  console.error(`embedded Temporal: UI at ${embedded.uiUrl} (database ${embedded.databasePath})`);
+  try {
+    const { runUntil } = await createWorker({ connection: embedded.env.nativeConnection, config, taskQueue });
+    return await runUntil(fn(embedded.env.client, taskQueue));
+  } finally {
+    await embedded.env.teardown();
+  }
+}
+
+function parseStreams(value: string | undefined): StreamName[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !isStreamName(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(
+      `--streams: unknown stream ${unknown.join(', ') || '(none given)'}; use ${STREAM_NAMES.join(', ')}`,
+    );
+  }
+  return names as StreamName[];
+}
+
+async function readStateFile(path: string): Promise<SyncState> {
+  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  const state = carriedState(parsed) ?? carriedState({ state: parsed });
+  if (!state)
+    throw new UsageError(
+      `--state ${path}: expected {"streams": {...}} or a sync result / manifest with "state"`,
+    );
+  return state;
+}
+
+function connectionId(configPath: string, explicit?: string): string {
+  if (explicit) return explicit;
+  const base = configPath
+    .split('/')
+    .pop()!
+    .replace(/\.json$/, '');
+  return `amplitude-sync-${base}`;
+}
+
+async function syncCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      streams: { type: 'string' },
+      state: { type: 'string' },
+      'full-refresh': { type: 'boolean' },
+      id: { type: 'string' },
+    },
+  });
+  if (!values.config) throw new UsageError('sync needs --config FILE');
+  if (values.state && values['full-refresh'])
+    throw new UsageError('--state and --full-refresh exclude each other');
+  const config = await loadConfigFile(values.config);
+  const streams = parseStreams(values.streams);
+  if (streams) config.streams = streams;
+  if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
+  const state = values.state ? await readStateFile(values.state) : undefined;
+  const workflowId = connectionId(values.config, values.id);
+  return withTemporal(config, async (client, taskQueue) => {
+    try {
+      const result = await runSync({
+        client,
+        workflowId,
+        taskQueue,
+        settings: syncSettings(config),
+        ...(state ? { state } : {}),
+        ...(values['full-refresh'] ? { fullRefresh: true } : {}),
+        onStarted: (runId) => console.error(`sync started: workflow ${workflowId}, run ${runId}`),
+      });
+      console.log(`sync completed\n${formatSummary(result)}`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof SyncFailedError)) throw error;
+      console.error(`sync failed: ${error.message}`);
+      if (error.partial) console.error(formatSummary(error.partial));
+      return 1;
+    }
+  });
+}
+
+async function checkCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  if (!values.config) throw new UsageError('check needs --config FILE');
+  const config = await loadConfigFile(values.config);
+  return withTemporal(config, async (client, taskQueue) => {
+    try {
+      const result = await client.workflow.execute('check', {
+        taskQueue,
+        workflowId: `${connectionId(values.config!)}-check`,
+        staticSummary: 'connection check',
+      });
+      console.log(`connection ok: ${JSON.stringify(result)}`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      console.error(`connection check failed: ${rootMessage(error)}`);
+      return 1;
+    }
+  });
+}
+
+async function workerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, 'task-queue': { type: 'string' } },
+  });
+  await runWorker(
+    values.config,
+    values['task-queue'] ?? process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+  );
+  return 0;
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' }, days: { type: 'string' } } });
+  const { runDemo } = await import('./demo.ts');
+  return runDemo(
+    { out: resolve(values.out ?? 'amplitude-data'), days: Number(values.days ?? 3) },
+    withTemporal,
+  );
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  sync: syncCommand,
+  check: checkCommand,
+  worker: workerCommand,
+  demo: demoCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const run = command ? COMMANDS[command] : undefined;
+  if (!run) {
+    console.log(USAGE);
+    return command && command !== 'help' && command !== '--help' ? 2 : 0;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(error.message);
+      return 2;
+    }
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export type WithTemporal = typeof withTemporal;
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  process.exitCode = await main(process.argv.slice(2));
+}

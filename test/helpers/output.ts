@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+// Reading what a sync wrote, for comparison with the simulator's ground truth.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { HOUR_MS } from '../../src/amplitude/time.ts';
+import { eventHourPartition } from '../../src/destination/layout.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
+
+export async function partitionFiles(root: string, stream: string): Promise<string[]> {
+  const entries = await readdir(join(root, stream), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1))
+    .sort();
+}
+
+export async function readRecords(root: string, partition: string): Promise<Record<string, unknown>[]> {
+  const text = gunzipSync(await readFile(join(root, partition))).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line));
+}
+
+/** Event partitions expected for [start, end) per the ground truth, with their records. */
+export function expectedEventPartitions(sim: Simulator, start: number, end: number) {
+  return sim.groundTruth.eventHours(start, end).map(({ hour, count }) => {
+    const hourMs = Date.parse(`${hour}:00:00Z`);
+    return {
+      partition: eventHourPartition(hourMs),
+      count,
+      records: () => [...sim.groundTruth.eventsOfHour(hourMs)],
+    };
+  });
+}
+
+export const hoursBetween = (start: number, end: number) => (end - start) / HOUR_MS;
+
+/** Asserts the events partitions equal the ground truth for upload hours [start, end); returns the event count. */
+export async function assertEventsMatch(
+  root: string,
+  sim: Simulator,
+  start: number,
+  end: number,
+): Promise<number> {
+  const expected = expectedEventPartitions(sim, start, end);
+  assert.deepEqual(await partitionFiles(root, 'events'), expected.map((p) => p.partition).sort());
+  const seen = new Set<unknown>();
+  for (const partition of expected) {
+    const records = await readRecords(root, partition.partition);
+    assert.equal(records.length, partition.count, partition.partition);
+    assert.deepEqual(records, partition.records(), partition.partition);
+    for (const record of records) {
+      assert.ok(!seen.has(record.uuid), `uuid ${record.uuid} appears once`);
+      seen.add(record.uuid);
+    }
+  }
+  return seen.size;
+}
+
+async function streamRecords(root: string, stream: string) {
+  const records = [];
+  for (const partition of await partitionFiles(root, stream))
+    records.push(...(await readRecords(root, partition)));
+  return records;
+}
+
+/** Asserts the dashboard partitions hold exactly the days [firstDay, firstIncompleteDay) of the ground truth. */
+export async function assertDashboardsMatch(
+  root: string,
+  sim: Simulator,
+  firstDay: string,
+  firstIncompleteDay: string,
+  byCountry: boolean,
+): Promise<void> {
+  const lastDay = new Date(Date.parse(firstIncompleteDay) - 86_400_000).toISOString().slice(0, 10);
+  assert.deepEqual(
+    await streamRecords(root, 'active_users'),
+    sim.groundTruth.activeUsers(firstDay, lastDay, byCountry),
+  );
+  assert.deepEqual(
+    await streamRecords(root, 'average_session_length'),
+    sim.groundTruth.averageSessionLength(firstDay, lastDay),
+  );
+}

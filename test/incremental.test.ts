@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { floorToHour, HOUR_MS, isoInstant } from '../src/amplitude/time.ts';
+import type { ConnectionConfig } from '../src/config.ts';
+import { runSync } from '../src/sync-runner.ts';
+import type { SyncResult, Tuning } from '../src/workflows/types.ts';
+import {
+  FAST_TUNING,
+  type Simulator,
+  settingsFor,
+  simulatorConfig,
+  startSimulator,
+  temporaryDirectory,
+  uniqueTaskQueue,
+  workerFor,
+} from './helpers/harness.ts';
+import { assertEventsMatch } from './helpers/output.ts';
+import { startTimeSkippingServer } from './helpers/temporal.ts';
+
+const DAY = 24 * HOUR_MS;
+
+describe('incremental syncs as time passes (time-skipping server)', () => {
+  let env: TestWorkflowEnvironment;
+  let sim: Simulator;
+  let dataStart: number;
+  // A plain client: the test environment's own client lets the server skip time while it waits for a
+  // result (it jumped ten years past a finished sync); here time moves only when the test says so.
+  let client: Client;
+
+  /** Moves the workflow clock and the simulator's clock forward together. */
+  async function advance(ms: number) {
+    await env.sleep(ms);
+    sim.setNow((await env.currentTimeMs()) + HOUR_MS / 2);
+  }
+
+  before(async () => {
+    env = await startTimeSkippingServer();
+    client = new Client({ connection: env.connection });
+    const now = await env.currentTimeMs();
+    dataStart = floorToHour(now) - 2 * DAY;
+    sim = await startSimulator({ dataStart, now: now + HOUR_MS / 2, eventsPerHour: 40 });
+  });
+  after(async () => {
+    await Promise.all([env?.teardown(), sim?.close()]);
+  });
+
+  async function sync(
+    config: ConnectionConfig,
+    workflowId: string,
+    tuning: Partial<Tuning> = FAST_TUNING,
+  ): Promise<SyncResult> {
+    const taskQueue = uniqueTaskQueue('incremental');
+    const worker = await workerFor(env, sim, config, taskQueue);
+    return worker.runUntil(runSync({ client, workflowId, taskQueue, settings: settingsFor(config, tuning) }));
+  }
+
+  it('a later sync fetches only the new windows plus the lookback, and the union has no duplicate', async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+    const workflowId = uniqueTaskQueue('connection');
+    const first = await sync(config, workflowId);
+    const firstMark = Date.parse(first.state.streams.events!.completeBefore);
+    await assertEventsMatch(out, sim, dataStart, firstMark);
+
+    await advance(10 * HOUR_MS);
+    const before = sim.requests.length;
+    const second = await sync(config, workflowId);
+    const secondMark = Date.parse(second.state.streams.events!.completeBefore);
+    assert.equal(secondMark - firstMark, 10 * HOUR_MS, 'the watermark moved with the clock');
+
+    const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
+    assert.ok(exports.length > 0);
+    const lookback = config.export_lookback_hours * HOUR_MS;
+    assert.equal(
+      Math.min(...exports.map((r) => r.exportHours!.start)),
+      firstMark - lookback,
+      'reads from the lookback',
+    );
+    assert.equal(
+      Math.max(...exports.map((r) => r.exportHours!.end)),
+      secondMark - HOUR_MS,
+      'up to the new watermark',
+    );
+    const hoursRead = exports.reduce(
+      (sum, r) => sum + (r.exportHours!.end - r.exportHours!.start) / HOUR_MS + 1,
+      0,
+    );
+    assert.equal(hoursRead, 10 + config.export_lookback_hours, 'each new or lookback hour is read once');
+    await assertEventsMatch(out, sim, dataStart, secondMark);
+  });
+
+  it('continue-as-new keeps the cursor and the output exact', async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(dataStart, {
+      destination: { path: out },
+      streams: ['events'],
+      request_time_range: 1,
+    });
+    const workflowId = uniqueTaskQueue('connection');
+    const result = await sync(config, workflowId, {
+      ...FAST_TUNING,
+      exportConcurrency: 1,
+      continueAsNewAfterEvents: 40,
+    });
+    const mark = Date.parse(result.state.streams.events!.completeBefore);
+    const expectedMark = floorToHour(
+      (await env.currentTimeMs()) - config.export_availability_lag_hours * HOUR_MS,
+    );
+    assert.ok(
+      Math.abs(mark - expectedMark) <= HOUR_MS,
+      `${isoInstant(mark)} near ${isoInstant(expectedMark)}`,
+    );
+
+    const child = client.workflow.getHandle(`${workflowId}/events`);
+    const history = await child.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    assert.ok(started?.continuedExecutionRunId, 'the events workflow continued as new at least once');
+    assert.ok(result.streams.events!.slices >= 40, 'slices from every run are counted');
+    await assertEventsMatch(out, sim, dataStart, mark);
+  });
+});

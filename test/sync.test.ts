@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { floorToHour, HOUR_MS, isoDate } from '../src/amplitude/time.ts';
+import { type ConnectionConfig, loadConfigFile } from '../src/config.ts';
+import { runSync, SyncFailedError } from '../src/sync-runner.ts';
+import type { SyncResult } from '../src/workflows/types.ts';
+import {
+  type Simulator,
+  settingsFor,
+  simulatorConfig,
+  startSimulator,
+  temporaryDirectory,
+  uniqueTaskQueue,
+  workerFor,
+} from './helpers/harness.ts';
+import { assertDashboardsMatch, assertEventsMatch, readRecords } from './helpers/output.ts';
+import { startDevServer } from './helpers/temporal.ts';
+
+const DAY = 24 * HOUR_MS;
+const ALL = [
+  'events',
+  'active_users',
+  'average_session_length',
+  'annotations',
+  'cohorts',
+  'events_list',
+] as const;
+
+describe('syncs on a real Temporal dev server against the simulator', () => {
+  let env: TestWorkflowEnvironment;
+  let sim: Simulator;
+  const dataStart = floorToHour(Date.now()) - 3 * DAY;
+
+  before(async () => {
+    // The workflow clock is the real clock here; the simulator runs half an hour ahead of it so every
+    // hour a sync considers old enough is exportable.
+    [env, sim] = await Promise.all([
+      startDevServer(),
+      startSimulator({ dataStart, now: Date.now() + HOUR_MS / 2, eventsPerHour: 60 }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([env?.teardown(), sim?.close()]);
+  });
+
+  async function sync(
+    config: ConnectionConfig,
+    workflowId = uniqueTaskQueue('connection'),
+  ): Promise<SyncResult> {
+    const taskQueue = uniqueTaskQueue('sync');
+    const worker = await workerFor(env, sim, config, taskQueue);
+    return worker.runUntil(
+      runSync({ client: env.client, workflowId, taskQueue, settings: settingsFor(config) }),
+    );
+  }
+
+  it('a full sync of all six streams equals the ground truth exactly', async () => {
+    const out = await temporaryDirectory();
+    const result = await sync(simulatorConfig(dataStart, { destination: { path: out } }));
+    for (const stream of ALL) assert.equal(result.streams[stream]?.status, 'complete', stream);
+
+    const closeBefore = Date.parse(result.state.streams.events!.completeBefore);
+    assert.ok(Date.now() - closeBefore >= 3 * HOUR_MS && Date.now() - closeBefore < 4 * HOUR_MS + 60_000);
+    const events = await assertEventsMatch(out, sim, dataStart, closeBefore);
+    assert.ok(events > 3000, `a meaningful amount of events (${events})`);
+    assert.equal(result.streams.events?.records, events);
+
+    const today = result.state.streams.active_users!.completeBefore;
+    assert.equal(today, isoDate(Date.now()), 'dashboards are complete up to today, which has not ended');
+    await assertDashboardsMatch(out, sim, isoDate(dataStart), today, true);
+
+    assert.deepEqual(
+      await readRecords(out, 'annotations/annotations.jsonl.gz'),
+      sim.groundTruth.annotations(),
+    );
+    assert.deepEqual(await readRecords(out, 'cohorts/cohorts.jsonl.gz'), sim.groundTruth.cohorts());
+    assert.deepEqual(
+      await readRecords(out, 'events_list/events_list.jsonl.gz'),
+      sim.groundTruth.eventsList(),
+    );
+  });
+
+  it('an unchanged Airbyte source-amplitude config file works', async () => {
+    const dir = await temporaryDirectory();
+    const path = join(dir, 'airbyte-source-amplitude.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        api_key: 'eu-key',
+        secret_key: 'eu-secret',
+        start_date: new Date(Date.now() - DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
+        data_region: 'EU Residency Server',
+        request_time_range: 6,
+        active_users_group_by_country: false,
+      }),
+    );
+    const config = await loadConfigFile(path, {});
+    config.destination = { type: 'local', path: join(dir, 'out') };
+    const result = await sync(config);
+    assert.equal(result.streams.events?.status, 'complete');
+    const euExports = sim.requests.filter((r) => r.region === 'eu' && r.path === '/api/2/export');
+    assert.ok(euExports.length >= 4, 'the EU region host served the export, in windows of 6 hours');
+    for (const request of euExports)
+      assert.ok(request.exportHours!.end - request.exportHours!.start <= 5 * HOUR_MS);
+    const users = sim.requests.filter((r) => r.region === 'eu' && r.path === '/api/2/users');
+    assert.ok(
+      users.length > 0 && users.every((r) => r.query.g === undefined),
+      'no country grouping when toggled off',
+    );
+    await assertDashboardsMatch(
+      join(dir, 'out'),
+      sim,
+      config.start_date.slice(0, 10),
+      result.state.streams.active_users!.completeBefore,
+      false,
+    );
+  });
+
+  it('base_url replaces the region host', async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(
+      Date.now() - DAY,
+      {
+        data_region: 'Standard Server',
+        base_url: `${sim.urls.eu}/`,
+        destination: { path: out },
+        streams: ['annotations'],
+      },
+      'eu',
+    );
+    const before = sim.requests.length;
+    const result = await sync(config);
+    assert.equal(result.streams.annotations?.records, sim.groundTruth.annotations().length);
+    assert.ok(sim.requests.slice(before).every((r) => r.region === 'eu'));
+  });
+
+  it('a start_date in the future syncs nothing and fails nothing', async () => {
+    const out = await temporaryDirectory();
+    const result = await sync(simulatorConfig(Date.now() + 30 * DAY, { destination: { path: out } }));
+    for (const stream of ALL) assert.equal(result.streams[stream]?.status, 'complete', stream);
+    assert.equal(result.streams.events?.records, 0);
+    assert.equal(result.streams.active_users?.records, 0);
+    assert.equal(result.state.streams.events, undefined, 'no watermark before anything was read');
+  });
+
+  it('one stream failing lets the others finish and keep their progress; the sync names the stream', async () => {
+    const out = await temporaryDirectory();
+    const failing = await startSimulator({
+      dataStart,
+      now: Date.now() + HOUR_MS / 2,
+      eventsPerHour: 20,
+      countryGrouping: false,
+    });
+    try {
+      const config = simulatorConfig(Date.now() - DAY, {
+        destination: { path: out },
+        base_url: failing.urls.standard,
+      });
+      const error = await sync(config).then(
+        () => assert.fail('the sync should fail'),
+        (error: unknown) => error,
+      );
+      assert.ok(error instanceof SyncFailedError);
+      assert.match(
+        error.message,
+        /1 of 6 streams failed: active_users \(.*Invalid user property country.*"active_users_group_by_country": false/,
+      );
+      const partial = error.partial!;
+      assert.equal(partial.streams.active_users?.status, 'failed');
+      for (const stream of [
+        'events',
+        'average_session_length',
+        'annotations',
+        'cohorts',
+        'events_list',
+      ] as const) {
+        assert.equal(partial.streams[stream]?.status, 'complete', stream);
+      }
+      assert.ok(partial.state.streams.events?.completeBefore, 'the events progress is kept');
+      assert.equal(partial.state.streams.active_users, undefined);
+    } finally {
+      await failing.close();
+    }
+  });
+});
