@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import type { ConnectionConfig } from '../src/config.ts';
+import type { RequestLogEntry } from '../src/simulator/index.ts';
+import { runSync, SyncFailedError } from '../src/sync-runner.ts';
+import type { SyncResult, Tuning } from '../src/workflows/types.ts';
+import {
+  FAST_TUNING,
+  type Simulator,
+  settingsFor,
+  simulatorConfig,
+  startSimulator,
+  temporaryDirectory,
+  uniqueTaskQueue,
+  workerFor,
+} from './helpers/harness.ts';
+import { assertEventsMatch } from './helpers/output.ts';
+import { startDevServer } from './helpers/temporal.ts';
+
+const DAY = 24 * HOUR_MS;
+const EVENTS_PER_HOUR = 40;
+const NOMINAL_EVENT_BYTES = 1300;
+
+/** Export requests in the log, as [first hour, last hour, status]. */
+function exportsIn(requests: RequestLogEntry[]) {
+  return requests
+    .filter((r) => r.path === '/api/2/export' && r.exportHours)
+    .map((r) => ({ start: r.exportHours!.start, end: r.exportHours!.end, status: r.status, fault: r.fault }));
+}
+
+describe('export windows that Amplitude cannot serve whole, and attempts that die mid-window', () => {
+  let env: TestWorkflowEnvironment;
+  const today = floorToDay(Date.now());
+  const dataStart = today - 2 * DAY;
+
+  before(async () => {
+    env = await startDevServer();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  async function withSimulator<T>(
+    options: { exportSizeLimitBytes?: number },
+    fn: (sim: Simulator) => Promise<T>,
+  ) {
+    const sim = await startSimulator({
+      dataStart,
+      now: Date.now() + HOUR_MS / 2,
+      eventsPerHour: EVENTS_PER_HOUR,
+      nominalEventBytes: NOMINAL_EVENT_BYTES,
+      ...options,
+    });
+    try {
+      return await fn(sim);
+    } finally {
+      await sim.close();
+    }
+  }
+
+  async function sync(
+    sim: Simulator,
+    config: ConnectionConfig,
+    tuning: Partial<Tuning> = FAST_TUNING,
+    http: { bodyTimeoutMs?: number } = {},
+  ): Promise<SyncResult> {
+    const taskQueue = uniqueTaskQueue('resilience');
+    const worker = await workerFor(env, sim, config, taskQueue, http);
+    return worker.runUntil(
+      runSync({
+        client: env.client,
+        workflowId: `${taskQueue}-connection`,
+        taskQueue,
+        settings: settingsFor(config, tuning),
+      }),
+    );
+  }
+
+  it('a 400 on a 24-hour window is served by smaller windows, with complete output', async () => {
+    // Room for 7 hours per request: 24-hour windows are refused, 12 and 6 hours fit after splitting.
+    const limit = 7 * EVENTS_PER_HOUR * NOMINAL_EVENT_BYTES;
+    await withSimulator({ exportSizeLimitBytes: limit }, async (sim) => {
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+      const result = await sync(sim, config);
+      const mark = Date.parse(result.state.streams.events!.completeBefore);
+      await assertEventsMatch(out, sim, dataStart, mark);
+
+      const requests = exportsIn(sim.requests);
+      assert.ok(
+        requests.some((r) => r.status === 400 && r.end - r.start === 23 * HOUR_MS),
+        'the whole day was refused',
+      );
+      const served = requests.filter((r) => r.status === 200).sort((a, b) => a.start - b.start);
+      for (const r of served) assert.ok(r.end - r.start < 7 * HOUR_MS, 'only windows that fit were served');
+      for (let i = 1; i < served.length; i++) {
+        assert.equal(
+          served[i]!.start,
+          served[i - 1]!.end + HOUR_MS,
+          'served windows tile the range: no gap, no overlap',
+        );
+      }
+      assert.equal(served[0]!.start, dataStart);
+      assert.equal(served.at(-1)!.end, mark - HOUR_MS);
+      assert.ok(result.streams.events!.splits >= 4, `windows were split (${result.streams.events!.splits})`);
+    });
+  });
+
+  it('a single hour that keeps failing ends the stream with a non-retryable failure naming the hour', async () => {
+    await withSimulator({}, async (sim) => {
+      const badHour = dataStart + DAY + 5 * HOUR_MS;
+      sim.faults.add({
+        endpoint: 'export',
+        kind: 'too_large',
+        when: { hours: { start: badHour, end: badHour } },
+        times: 1000,
+      });
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+      const error = await sync(sim, config).then(
+        () => assert.fail('the sync should fail'),
+        (error: unknown) => error,
+      );
+      assert.ok(error instanceof SyncFailedError);
+      assert.match(error.message, new RegExp(`single hour ${isoHour(badHour)}`));
+      assert.match(error.message, /Amazon S3 or Google Cloud Storage export/);
+      const alone = exportsIn(sim.requests).filter((r) => r.start === badHour && r.end === badHour);
+      assert.equal(alone.length, 1, 'the one-hour window is asked once: the failure is not retried');
+      assert.equal(
+        error.partial?.state.streams.events?.completeBefore,
+        new Date(badHour).toISOString().replace('.000', ''),
+      );
+      await assertEventsMatch(out, sim, dataStart, badHour);
+    });
+  });
+
+  it('an attempt that dies mid-window is retried for the remaining hours only', async () => {
+    await withSimulator({}, async (sim) => {
+      const windowStart = dataStart + DAY;
+      // The first download delivers five whole hours, then goes silent, like a worker that died.
+      sim.faults.add({
+        endpoint: 'export',
+        kind: 'stall',
+        afterHours: 5,
+        when: { hours: { start: windowStart, end: windowStart } },
+      });
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(windowStart, { destination: { path: out }, streams: ['events'] });
+      const result = await sync(
+        sim,
+        config,
+        { ...FAST_TUNING, exportConcurrency: 1, exportHeartbeatTimeoutMs: 3000 },
+        { bodyTimeoutMs: 60_000 },
+      );
+
+      const day = exportsIn(sim.requests).filter((r) => r.end === windowStart + 23 * HOUR_MS);
+      assert.equal(day.length, 2, 'one stalled download of the day, one retry');
+      assert.equal(day[0]!.start, windowStart);
+      assert.equal(day[0]!.fault, 'stall');
+      // Hours 00-03 were committed (a later hour's member had begun); hour 04 arrived whole but could
+      // still have had more partitions, so the retry asks from 04.
+      assert.equal(isoHour(day[1]!.start), isoHour(windowStart + 4 * HOUR_MS));
+      const mark = Date.parse(result.state.streams.events!.completeBefore);
+      await assertEventsMatch(out, sim, windowStart, mark);
+    });
+  });
+});
