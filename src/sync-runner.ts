@@ -91,7 +91,7 @@ export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
       staticSummary: `Amplitude sync of ${settings.streams.join(', ')}`,
       staticDetails: [
         `Destination: \`${settings.destination}\``,
-        `Started from: ${state ? '`' + JSON.stringify(state.streams) + '`' : options.fullRefresh ? 'full refresh' : 'start_date'}`,
+        `Started from: ${state ? `\`${JSON.stringify(state.streams)}\`` : options.fullRefresh ? 'full refresh' : 'start_date'}`,
         `start_date ${settings.startDate}, request_time_range ${settings.requestTimeRangeHours} h`,
       ].join('\n\n'),
     });

@@ -24,7 +24,8 @@ describe('local destination', () => {
     const destination = new LocalDestination(root);
     const writer = destination.hourPartitionWriter('attempt-1', 2);
     for (let round = 0; round < 3; round++) {
-      for (let h = 0; h < 5; h++) await writer.write(base + h * HOUR, [`{"h":${h},"round":${round}}`]);
+      for (let h = 0; h < 5; h++)
+        await writer.write(base + h * HOUR, Buffer.from(`{"h":${h},"round":${round}}\n`), 1);
     }
     assert.deepEqual(
       writer.pendingHours(),
@@ -52,8 +53,8 @@ describe('local destination', () => {
   it('an aborted writer leaves nothing: no partition, no temporary file', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
     const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
-    await writer.write(base, ['{"a":1}']);
-    await writer.write(base + HOUR, ['{"a":2}']);
+    await writer.write(base, Buffer.from('{"a":1}\n'), 1);
+    await writer.write(base + HOUR, Buffer.from('{"a":2}\n'), 1);
     await writer.abort();
     assert.deepEqual(await filesUnder(root), []);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { strToU8, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'fflate';
-import { decodeExport, LineSplitter, memberHour } from '../src/amplitude/export-decoder.ts';
+import { decodeExport, LineSplitter, lineStrings, memberHour } from '../src/amplitude/export-decoder.ts';
 import { ZipFormatError, zipMembers } from '../src/amplitude/zip-stream.ts';
 
 type Members = Record<string, Uint8Array>;
@@ -35,7 +35,7 @@ async function decodeAll(body: AsyncIterable<Uint8Array>) {
   const lines: string[] = [];
   for await (const chunk of decodeExport(body)) {
     if (chunk.kind === 'member') members.push(chunk.name);
-    else lines.push(...chunk.lines);
+    else lines.push(...lineStrings(chunk.batch));
   }
   return { members, lines };
 }
@@ -166,8 +166,9 @@ describe('line splitting', () => {
     const text = Buffer.from('añ🎉\nb\u2028c\n');
     const splitter = new LineSplitter();
     const lines: string[] = [];
-    for (const byte of text) lines.push(...splitter.push(Buffer.from([byte])));
-    lines.push(...splitter.end());
+    for (const byte of text)
+      for (const batch of splitter.push(Buffer.from([byte]))) lines.push(...lineStrings(batch));
+    for (const batch of splitter.end()) lines.push(...lineStrings(batch));
     assert.deepEqual(lines, ['añ🎉', 'b\u2028c']);
   });
 });

@@ -3,8 +3,8 @@
 import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { AmplitudeClient } from '../amplitude/client.ts';
 import { FailureType, toFailure } from '../amplitude/errors.ts';
-import { EventRecordError, normaliseEventLine } from '../amplitude/event-record.ts';
-import { decodeExport } from '../amplitude/export-decoder.ts';
+import { EventRecordError } from '../amplitude/event-record.ts';
+import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
 import { HOUR_MS, isoHour, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
 import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
@@ -154,7 +154,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
 
   let highestMemberHour = -Infinity;
   try {
-    for await (const chunk of decodeExport(response.body)) {
+    for await (const chunk of decodeExportOffThread(response.body)) {
       if (chunk.kind === 'member') {
         if (chunk.hour === undefined) continue;
         if (chunk.hour > highestMemberHour) {
@@ -163,21 +163,15 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
         }
         continue;
       }
-      const byHour = new Map<number, string[]>();
-      for (const raw of chunk.lines) {
-        const event = normaliseEventLine(raw);
-        if (event.uploadHour < from || event.uploadHour >= windowEnd) {
-          progress.outsideWindow++;
+      for (const { hour, bytes, records, written } of chunk.outputs) {
+        if (hour < from || hour >= windowEnd) {
+          progress.outsideWindow += records;
+          written();
           continue;
         }
-        if (event.uploadHour < parseIsoHour(progress.committedBefore)!) {
-          throw outOfOrder(progress, event.uploadHour);
-        }
-        const lines = byHour.get(event.uploadHour);
-        if (lines) lines.push(event.line);
-        else byHour.set(event.uploadHour, [event.line]);
+        if (hour < parseIsoHour(progress.committedBefore)!) throw outOfOrder(progress, hour);
+        await writer.write(hour, bytes, records, written);
       }
-      for (const [hour, lines] of byHour) await writer.write(hour, lines);
       beat();
     }
     await commitBefore(windowEnd);

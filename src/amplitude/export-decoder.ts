@@ -1,8 +1,17 @@
 // Export API body -> event lines, streamed: zip members -> gunzip -> lines, with backpressure (the next
 // bytes are read only when the consumer asks for the next batch).
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { ZipFormatError, zipMembers } from './zip-stream.ts';
+
+/**
+ * Complete lines of decompressed data, as byte ranges: line i spans [bounds[2i], bounds[2i+1]) of
+ * `buffer`, without its line end. Lines stay bytes until someone needs them as text.
+ */
+export interface LineBatch {
+  buffer: Buffer;
+  bounds: number[];
+}
 
 export type ExportChunk =
   | {
@@ -10,12 +19,26 @@ export type ExportChunk =
       name: string /** Upload hour from the member name, when it follows Amplitude's naming. */;
       hour?: number;
     }
-  | { kind: 'lines'; lines: string[] };
+  | { kind: 'lines'; batch: LineBatch };
+
+export function lineCount(batch: LineBatch): number {
+  return batch.bounds.length / 2;
+}
+
+export function lineStrings(batch: LineBatch): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < batch.bounds.length; i += 2) {
+    lines.push(batch.buffer.toString('utf8', batch.bounds[i], batch.bounds[i + 1]));
+  }
+  return lines;
+}
 
 const MEMBER_NAME = /_(\d{4})-(\d{2})-(\d{2})_(\d{1,2})#\d+\.json\.gz$/;
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
-const GUNZIP_CHUNK = 256 * 1024;
+const GUNZIP_CHUNK = 1024 * 1024;
+/** Decompressed bytes the gunzip may run ahead of the parser (it works on libuv's thread pool). */
+const GUNZIP_AHEAD = 4 * 1024 * 1024;
 
 /** `<app>/<app>_2024-03-01_9#0.json.gz` -> the epoch ms of 2024-03-01T09:00Z. */
 export function memberHour(name: string): number | undefined {
@@ -31,48 +54,71 @@ export function isEventMember(name: string): boolean {
 
 /**
  * Splits decompressed bytes into lines. Lines are cut at byte 0x0A, which never occurs inside a
- * multi-byte UTF-8 sequence, and decoded only once complete; U+2028/U+2029 stay inside their line.
+ * multi-byte UTF-8 sequence, so a character split across chunks is never cut; U+2028/U+2029 stay
+ * inside their line; CR before LF and empty lines are dropped. Lines inside a chunk are not copied:
+ * a batch points into the chunk; only a line that spans chunks is joined.
  */
 export class LineSplitter {
-  #rest: Buffer | undefined;
+  #rest: Buffer = EMPTY;
 
-  push(chunk: Buffer): string[] {
-    const buffer = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    const lines: string[] = [];
-    let start = 0;
-    for (let end = buffer.indexOf(NEWLINE); end !== -1; end = buffer.indexOf(NEWLINE, start)) {
-      const stop = end > start && buffer[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
-      if (stop > start) lines.push(buffer.toString('utf8', start, stop));
-      start = end + 1;
+  push(chunk: Buffer): LineBatch[] {
+    const first = chunk.indexOf(NEWLINE);
+    if (first === -1) {
+      this.#rest = Buffer.concat([this.#rest, chunk]);
+      return [];
     }
-    this.#rest = start < buffer.length ? buffer.subarray(start) : undefined;
-    return lines;
+    const last = chunk.lastIndexOf(NEWLINE);
+    const batches: LineBatch[] = [];
+    if (this.#rest.length === 0) {
+      pushBatch(batches, chunk, 0, last + 1);
+    } else {
+      pushBatch(batches, Buffer.concat([this.#rest, chunk.subarray(0, first + 1)]), 0, undefined);
+      pushBatch(batches, chunk, first + 1, last + 1);
+    }
+    this.#rest = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : EMPTY;
+    return batches;
   }
 
   /** The last line when the data does not end with a newline. */
-  end(): string[] {
+  end(): LineBatch[] {
     const rest = this.#rest;
-    this.#rest = undefined;
-    if (!rest) return [];
-    const stop = rest[rest.length - 1] === CARRIAGE_RETURN ? rest.length - 1 : rest.length;
-    return stop > 0 ? [rest.toString('utf8', 0, stop)] : [];
+    this.#rest = EMPTY;
+    const batches: LineBatch[] = [];
+    pushBatch(batches, Buffer.concat([rest, NEWLINE_BYTE]), 0, undefined);
+    return batches;
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+const NEWLINE_BYTE = Buffer.from('\n');
+
+/** Adds the batch of lines in buffer[from, to) (each ending with a newline) unless it has none. */
+function pushBatch(batches: LineBatch[], buffer: Buffer, from: number, to: number | undefined): void {
+  const end = to ?? buffer.length;
+  const bounds: number[] = [];
+  let start = from;
+  for (
+    let stop = buffer.indexOf(NEWLINE, start);
+    stop !== -1 && stop < end;
+    stop = buffer.indexOf(NEWLINE, start)
+  ) {
+    const lineEnd = stop > start && buffer[stop - 1] === CARRIAGE_RETURN ? stop - 1 : stop;
+    if (lineEnd > start) bounds.push(start, lineEnd);
+    start = stop + 1;
+  }
+  if (bounds.length > 0) batches.push({ buffer, bounds });
+}
+
 /** The lines of one gzip member (several concatenated gzip streams are read as one). */
-export async function* gunzipLines(gzipped: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+export async function* gunzipLines(gzipped: AsyncIterable<Buffer>): AsyncGenerator<LineBatch> {
   const source = Readable.from(gzipped, { objectMode: false });
-  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK, highWaterMark: GUNZIP_AHEAD } as ZlibOptions);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
   const splitter = new LineSplitter();
   try {
-    for await (const chunk of gunzip) {
-      const lines = splitter.push(chunk as Buffer);
-      if (lines.length > 0) yield lines;
-    }
-    const last = splitter.end();
-    if (last.length > 0) yield last;
+    for await (const chunk of gunzip) yield* splitter.push(chunk as Buffer);
+    yield* splitter.end();
   } finally {
     source.destroy();
     gunzip.destroy();
@@ -92,7 +138,7 @@ export async function* decodeExport(body: AsyncIterable<Uint8Array>): AsyncGener
       ? { kind: 'member', name: member.name }
       : { kind: 'member', name: member.name, hour };
     try {
-      for await (const lines of gunzipLines(member.data)) yield { kind: 'lines', lines };
+      for await (const batch of gunzipLines(member.data)) yield { kind: 'lines', batch };
     } catch (error) {
       if (error instanceof ZipFormatError) throw error;
       throw new ZipFormatError(`member ${member.name} is corrupt or truncated: ${(error as Error).message}`, {

@@ -2,7 +2,6 @@
 // are open at once; an hour whose compressor was closed early continues in a new part, and its parts
 // are joined (concatenated gzip members) when the hour is committed.
 
-import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -18,7 +17,14 @@ export interface PartitionWritten {
 }
 
 /** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
-const OUTPUT_GZIP = { level: 1, chunkSize: 64 * 1024 } as const;
+const OUTPUT_GZIP = { level: 1, chunkSize: 512 * 1024 } as const;
+/**
+ * Bytes handed to the compressors but not yet compressed, across all hours. Above the high mark the
+ * writer waits until the compressors are back under the low mark, so compression and parsing overlap
+ * (a stream's 'drain' would wait for an empty buffer, and the two would take turns).
+ */
+const PENDING_HIGH = 4 * 1024 * 1024;
+const PENDING_LOW = 2 * 1024 * 1024;
 
 interface OpenPart {
   path: string;
@@ -41,6 +47,9 @@ export class HourPartitionWriter {
   readonly #tag: string;
   readonly #maxOpen: number;
   readonly #hours = new Map<number, HourState>();
+  /** Writes not yet compressed, oldest first. */
+  readonly #pending: Array<{ bytes: number; done: Promise<unknown> }> = [];
+  #pendingBytes = 0;
   #openCount = 0;
   #clock = 0;
 
@@ -59,13 +68,29 @@ export class HourPartitionWriter {
     return [...this.#hours.keys()].sort((a, b) => a - b);
   }
 
-  /** Appends lines (without newlines) to an hour; resolves when the compressor can take more. */
-  async write(hour: number, lines: string[]): Promise<void> {
+  /**
+   * Appends newline-terminated lines to an hour; resolves when the compressors can take more.
+   * `consumed` is called once the compressor no longer needs `lines`.
+   */
+  async write(hour: number, lines: Uint8Array, records: number, consumed?: () => void): Promise<void> {
     const state = this.#hours.get(hour) ?? this.#newHour(hour);
     state.lastUse = ++this.#clock;
     const part = state.open ?? (await this.#openPart(state));
-    state.records += lines.length;
-    if (!part.gzip.write(`${lines.join('\n')}\n`)) await once(part.gzip, 'drain');
+    state.records += records;
+    const done = new Promise((resolve) =>
+      part.gzip.write(lines, (error) => {
+        if (!error) consumed?.();
+        resolve(error);
+      }),
+    );
+    this.#pending.push({ bytes: lines.length, done });
+    this.#pendingBytes += lines.length;
+    if (this.#pendingBytes <= PENDING_HIGH) return;
+    while (this.#pendingBytes > PENDING_LOW) {
+      const oldest = this.#pending.shift()!;
+      await oldest.done;
+      this.#pendingBytes -= oldest.bytes;
+    }
   }
 
   /** Finishes an hour and renames it into place. An hour never written is not a partition. */

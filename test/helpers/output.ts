@@ -37,15 +37,33 @@ export function expectedEventPartitions(sim: Simulator, start: number, end: numb
 
 export const hoursBetween = (start: number, end: number) => (end - start) / HOUR_MS;
 
-/** Asserts the events partitions equal the ground truth for upload hours [start, end); returns the event count. */
+/**
+ * Asserts the events partitions equal the ground truth for upload hours [start, end); returns the event
+ * count. With `laterHoursMayExist`, partitions of later hours (written by windows that finished after
+ * the watermark stopped) may exist too, and must then be exact as well.
+ */
 export async function assertEventsMatch(
   root: string,
   sim: Simulator,
   start: number,
   end: number,
+  options: { laterHoursMayExist?: boolean } = {},
 ): Promise<number> {
+  const files = await partitionFiles(root, 'events');
+  const later = files.filter((file) => file >= eventHourPartition(end));
+  if (options.laterHoursMayExist) {
+    for (const file of later) {
+      const hour = Date.parse(`${file.slice(-22, -9)}:00:00Z`);
+      assert.deepEqual(await readRecords(root, file), [...sim.groundTruth.eventsOfHour(hour)], file);
+    }
+  } else {
+    assert.deepEqual(later, [], 'nothing is written beyond the watermark');
+  }
   const expected = expectedEventPartitions(sim, start, end);
-  assert.deepEqual(await partitionFiles(root, 'events'), expected.map((p) => p.partition).sort());
+  assert.deepEqual(
+    files.filter((file) => file < eventHourPartition(end)),
+    expected.map((p) => p.partition).sort(),
+  );
   const seen = new Set<unknown>();
   for (const partition of expected) {
     const records = await readRecords(root, partition.partition);

@@ -1,0 +1,193 @@
+// Events export throughput and memory: the real export activity (HTTP -> zip -> gunzip -> lines ->
+// parse -> normalise -> per-hour gzip partitions) against a bare gunzip + split + JSON.parse loop over
+// the same bytes, at one size and at 4x that size. Prints figures; asserts nothing.
+//
+//   npm run bench -- [--gb 1] [--scale 4] [--cache-dir .bench-cache]
+//
+// The simulator runs in a child process, so the RSS measured here is the pipeline's alone. Its export
+// cache is rendered before anything is timed (a first download that is discarded).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { AmplitudeClient } from '../src/amplitude/client.ts';
+import { type LineBatch, LineSplitter } from '../src/amplitude/export-decoder.ts';
+import { DAY_MS, floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+
+const MB = 1e6;
+const EVENTS_PER_HOUR = 200_000;
+const APPROXIMATE_LINE_BYTES = 1780;
+
+const { values } = parseArgs({
+  options: {
+    gb: { type: 'string', default: '1' },
+    scale: { type: 'string', default: '4' },
+    'cache-dir': { type: 'string', default: '.bench-cache' },
+  },
+});
+const cacheDir = resolve(values['cache-dir']);
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function startSimulatorProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/simulator/main.ts',
+      '--port',
+      String(port),
+      '--days',
+      '2',
+      '--events-per-hour',
+      String(EVENTS_PER_HOUR),
+      '--cache-dir',
+      cacheDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const match = /standard: (http:\/\/\S+)/.exec(line);
+    if (match) return { child, url: match[1]! };
+  }
+  throw new Error('the simulator process ended before printing its address');
+}
+
+function parseAll(batches: LineBatch[]): number {
+  let lines = 0;
+  for (const { buffer, bounds } of batches) {
+    for (let i = 0; i < bounds.length; i += 2) JSON.parse(buffer.toString('utf8', bounds[i], bounds[i + 1]));
+    lines += bounds.length / 2;
+  }
+  return lines;
+}
+
+/** The bare baseline: gunzip + line split + JSON.parse over the cached gzip members, no output. */
+async function bareBaseline(files: string[]) {
+  let events = 0;
+  let bytes = 0;
+  const started = performance.now();
+  for (const file of files) {
+    const splitter = new LineSplitter();
+    for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
+      createGunzip({ chunkSize: 256 * 1024 }),
+    )) {
+      bytes += (chunk as Buffer).length;
+      events += parseAll(splitter.push(chunk as Buffer));
+    }
+    events += parseAll(splitter.end());
+  }
+  return { events, bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+async function cachedMembers(start: number, end: number): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(cacheDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.json.gz')) continue;
+    const hour = Date.parse(`${entry.name.slice(0, 13)}:00:00Z`);
+    if (hour >= start && hour < end) files.push(join(entry.parentPath, entry.name));
+  }
+  return files.sort();
+}
+
+interface ActivityFigures {
+  records: number;
+  partitions: number;
+  seconds: number;
+  cpuSeconds: number;
+  rssBefore: number;
+  peakRss: number;
+  outputBytes: number;
+}
+
+/** The real export activity, in a fresh process (see export-activity.ts). */
+async function runActivity(url: string, start: number, end: number): Promise<ActivityFigures> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/export-activity.ts', url, isoHour(start), isoHour(end)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  for await (const chunk of child.stdout!) output += chunk;
+  const line = output.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ActivityFigures;
+  } catch {
+    throw new Error(`the activity process printed no figures: ${output}`);
+  }
+}
+
+async function warm(url: string, start: number, end: number) {
+  const amplitude = new AmplitudeClient({
+    baseUrl: url,
+    apiKey: DEFAULT_CREDENTIALS.standard.apiKey,
+    secretKey: DEFAULT_CREDENTIALS.standard.secretKey,
+  });
+  const started = performance.now();
+  const response = await amplitude.openExport(start, end - HOUR_MS);
+  let bytes = 0;
+  if (response.found) for await (const chunk of response.body) bytes += chunk.length;
+  await amplitude.close();
+  return { bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+async function measure(url: string, gigabytes: number) {
+  const hours = Math.max(1, Math.round((gigabytes * 1e9) / (EVENTS_PER_HOUR * APPROXIMATE_LINE_BYTES)));
+  const start = floorToDay(Date.now()) - 2 * DAY_MS;
+  const end = start + hours * HOUR_MS;
+  const warmed = await warm(url, start, end);
+  console.log(
+    `\n== ${hours} upload hours (${isoHour(start)}..${isoHour(end - HOUR_MS)}); zip of ${(warmed.bytes / MB).toFixed(0)} MB cached in ${warmed.seconds.toFixed(1)} s`,
+  );
+
+  const activity = await runActivity(url, start, end);
+  const baseline = await bareBaseline(await cachedMembers(start, end));
+  const ndjsonMB = baseline.bytes / MB;
+  const activityRate = ndjsonMB / activity.seconds;
+  const baselineRate = ndjsonMB / baseline.seconds;
+  console.log(
+    `  baseline (gunzip + split + JSON.parse): ${baseline.events} events, ${ndjsonMB.toFixed(0)} MB NDJSON in ${baseline.seconds.toFixed(2)} s = ${baselineRate.toFixed(1)} MB/s, ${Math.round(baseline.events / baseline.seconds)} events/s`,
+  );
+  console.log(
+    `  export activity (HTTP -> zip -> gunzip -> parse -> normalise -> gzip partitions): ${activity.records} events in ${activity.seconds.toFixed(2)} s = ${activityRate.toFixed(1)} MB/s, ${Math.round(activity.records / activity.seconds)} events/s, ${(activity.cpuSeconds / activity.seconds).toFixed(2)} cores busy`,
+  );
+  console.log(`  ratio to baseline: ${(activityRate / baselineRate).toFixed(2)}`);
+  console.log(
+    `  activity process RSS: ${(activity.rssBefore / MB).toFixed(0)} MB before, ${(activity.peakRss / MB).toFixed(0)} MB peak; output ${activity.partitions} partitions, ${(activity.outputBytes / MB).toFixed(0)} MB gzip`,
+  );
+  if (activity.records !== baseline.events) {
+    console.log(
+      `  MISMATCH: the activity wrote ${activity.records} events, the baseline read ${baseline.events}`,
+    );
+  }
+  return { ratio: activityRate / baselineRate, peakRss: activity.peakRss };
+}
+
+await mkdir(cacheDir, { recursive: true });
+const { child, url } = await startSimulatorProcess();
+try {
+  const gb = Number(values.gb);
+  const scale = Number(values.scale);
+  console.log(`simulator at ${url}; ${gb} GB then ${gb * scale} GB of NDJSON; Node ${process.version}`);
+  const small = await measure(url, gb);
+  const large = await measure(url, gb * scale);
+  console.log(
+    `\nsummary: ratio ${small.ratio.toFixed(2)} / ${large.ratio.toFixed(2)}; peak RSS ${(small.peakRss / MB).toFixed(0)} MB / ${(large.peakRss / MB).toFixed(0)} MB (${(((large.peakRss - small.peakRss) / small.peakRss) * 100).toFixed(1)}% at ${scale}x the data)`,
+  );
+} finally {
+  child.kill('SIGTERM');
+}
