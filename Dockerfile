@@ -25,5 +25,5 @@ RUN mkdir -p /data /config && chown node:node /data
 
 USER node
 
-ENTRYPOINT ["node", "bin/amplitude-sync.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "bin/amplitude-sync.js"]
 CMD ["worker", "--config", "/config/connection.json"]

@@ -118,7 +118,16 @@ interface ActivityFigures {
 async function runActivity(url: string, start: number, end: number): Promise<ActivityFigures> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/export-activity.ts', url, isoHour(start), isoHour(end)],
+    // The flag the worker runs with (see bin/amplitude-sync.js).
+    [
+      '--max-semi-space-size=1',
+      '--import',
+      'tsx',
+      'bench/export-activity.ts',
+      url,
+      isoHour(start),
+      isoHour(end),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';

@@ -365,12 +365,13 @@ function dockerfileProblems(text: string, dockerignore: string, engines: string,
   };
 
   const entrypoint = jsonArgs('ENTRYPOINT');
-  if (entrypoint?.[0] !== 'node' || !entrypoint[1]) {
-    problems.push('ENTRYPOINT: expected the JSON form ["node", "<script>"]');
+  const script = entrypoint?.slice(1).find((arg) => !arg.startsWith('-'));
+  if (entrypoint?.[0] !== 'node' || !script) {
+    problems.push('ENTRYPOINT: expected the JSON form ["node", ...flags, "<script>"]');
   } else {
-    const source = repoPathOf(posix.resolve(workdir, entrypoint[1]));
+    const source = repoPathOf(posix.resolve(workdir, script));
     if (!source || !r.exists(source))
-      problems.push(`ENTRYPOINT ${entrypoint[1]}: not a file copied from the repository`);
+      problems.push(`ENTRYPOINT ${script}: not a file copied from the repository`);
   }
   for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) {
     if (!repoPathOf(posix.resolve(workdir, file))) problems.push(`${file} is not copied into ${workdir}`);

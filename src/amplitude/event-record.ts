@@ -40,7 +40,7 @@ const KEY_STEMS = EVENT_TIMESTAMP_FIELDS.map((field) => Buffer.from(field.slice(
 
 /** Output buffers handed back once written (see normaliser-thread.ts), reused before allocating. */
 const spareBuffers: Buffer[] = [];
-const MAX_SPARE_BUFFERS = 32;
+const MAX_SPARE_BUFFERS = 8;
 
 export function reuseOutputBuffer(memory: ArrayBuffer): void {
   if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(Buffer.from(memory));

@@ -3,6 +3,7 @@
 // and normalises, so parsing never waits behind the main thread's I/O or its garbage collection.
 // One worker per process, shared by concurrent exports, started on first use and never keeping the
 // process alive.
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EventRecordError, type HourLines } from './event-record.ts';
 import { isEventMember, memberHour } from './export-decoder.ts';
@@ -30,11 +31,11 @@ class NormaliserThread {
   nextStream = 0;
 
   constructor() {
-    // The worker runs TypeScript like the main thread: it loads tsx (found from here, wherever the
-    // command runs) before the worker module.
-    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-    const entry = JSON.stringify(new URL('./normaliser-worker.ts', import.meta.url).href);
-    this.#worker = new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`, {
+    // The worker runs our TypeScript through tsx's in-thread require hook (found from here, wherever
+    // the command runs): unlike tsx's ESM loader, it starts no loader thread of its own.
+    const tsx = JSON.stringify(fileURLToPath(import.meta.resolve('tsx/cjs/api')));
+    const entry = JSON.stringify(fileURLToPath(new URL('./normaliser-worker.ts', import.meta.url)));
+    this.#worker = new Worker(`require(${tsx}).register(); require(${entry});`, {
       eval: true,
       // Parsed events die young: a small young generation keeps the worker's memory small at little cost.
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },

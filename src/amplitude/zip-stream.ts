@@ -163,7 +163,9 @@ async function* descriptorData(source: ByteSource, name: string): AsyncGenerator
       searchFrom = at + 1;
       continue;
     }
-    const safe = Math.max(0, buffer.length - DESCRIPTOR_LOOKAHEAD);
+    // Everything but a tail that could begin a signature is member data. Passing the rest on whole
+    // leaves the buffer empty, so the next chunk is not copied onto it.
+    const safe = buffer.length - signaturePrefixAtEnd(buffer);
     if (safe > 0) {
       seen += safe;
       searchFrom = Math.max(0, searchFrom - safe);
@@ -172,6 +174,15 @@ async function* descriptorData(source: ByteSource, name: string): AsyncGenerator
     if (!(await source.more()))
       throw new ZipFormatError(`the archive ends inside member ${name} (truncated)`);
   }
+}
+
+/** How many bytes at the end of `buffer` are the start of a data-descriptor signature (0 to 3). */
+function signaturePrefixAtEnd(buffer: Buffer): number {
+  for (let length = Math.min(3, buffer.length); length > 0; length--) {
+    if (buffer.subarray(buffer.length - length).equals(DATA_DESCRIPTOR_SIGNATURE.subarray(0, length)))
+      return length;
+  }
+  return 0;
 }
 
 function isRecordSignature(buffer: Buffer, at: number): boolean {

@@ -17,14 +17,14 @@ export interface PartitionWritten {
 }
 
 /** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
-const OUTPUT_GZIP = { level: 1, chunkSize: 512 * 1024 } as const;
+const OUTPUT_GZIP = { level: 1, chunkSize: 128 * 1024 } as const;
 /**
  * Bytes handed to the compressors but not yet compressed, across all hours. Above the high mark the
  * writer waits until the compressors are back under the low mark, so compression and parsing overlap
  * (a stream's 'drain' would wait for an empty buffer, and the two would take turns).
  */
-const PENDING_HIGH = 4 * 1024 * 1024;
-const PENDING_LOW = 2 * 1024 * 1024;
+const PENDING_HIGH = 2 * 1024 * 1024;
+const PENDING_LOW = 1024 * 1024;
 
 interface OpenPart {
   path: string;
