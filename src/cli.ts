@@ -15,6 +15,9 @@ import { carriedState } from './workflows/state.ts';
 import { rootMessage } from './workflows/stream.ts';
 import type { SyncState } from './workflows/types.ts';
 
+/** Against a cluster the workers hold the credentials; only the embedded worker needs them here. */
+const configOptions = () => ({ requireCredentials: !process.env.TEMPORAL_ADDRESS });
+
 const USAGE = `amplitude-sync: copy Amplitude data into storage you own, orchestrated by Temporal
 
 Usage:
@@ -108,7 +111,7 @@ async function syncCommand(args: string[]): Promise<number> {
   if (!values.config) throw new UsageError('sync needs --config FILE');
   if (values.state && values['full-refresh'])
     throw new UsageError('--state and --full-refresh exclude each other');
-  const config = await loadConfigFile(values.config);
+  const config = await loadConfigFile(values.config, process.env, configOptions());
   const streams = parseStreams(values.streams);
   if (streams) config.streams = streams;
   if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
@@ -139,7 +142,7 @@ async function syncCommand(args: string[]): Promise<number> {
 async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   if (!values.config) throw new UsageError('check needs --config FILE');
-  const config = await loadConfigFile(values.config);
+  const config = await loadConfigFile(values.config, process.env, configOptions());
   return withTemporal(config, async (client, taskQueue) => {
     try {
       const result = await client.workflow.execute('check', {

@@ -137,11 +137,22 @@ function suggest(key: string): string {
   return close ? `did you mean "${close}"?` : `known fields are ${known.join(', ')}`;
 }
 
+export interface ParseOptions {
+  /**
+   * False when the caller only starts syncs on a Temporal cluster: the workers there hold the
+   * credentials, so the config may leave them out (they are then empty strings).
+   */
+  requireCredentials?: boolean;
+}
+
+const HELD_BY_WORKERS = '(held by the workers)';
+
 /** Validates a parsed config object; credentials may come from AMPLITUDE_API_KEY / AMPLITUDE_SECRET_KEY. */
 export function parseConfig(
   raw: unknown,
   env: NodeJS.ProcessEnv = process.env,
   source = 'config',
+  options: ParseOptions = {},
 ): ConnectionConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: expected a JSON object with api_key, secret_key and start_date`);
@@ -149,16 +160,24 @@ export function parseConfig(
   const withEnv: Record<string, unknown> = { ...raw };
   withEnv.api_key ??= env.AMPLITUDE_API_KEY;
   withEnv.secret_key ??= env.AMPLITUDE_SECRET_KEY;
+  if (options.requireCredentials === false) {
+    withEnv.api_key ??= HELD_BY_WORKERS;
+    withEnv.secret_key ??= HELD_BY_WORKERS;
+  }
   const result = connectionSchema.safeParse(withEnv);
   if (!result.success) {
     throw new ConfigError(`${source} is invalid, nothing was started:\n${describeIssues(result.error)}`);
   }
-  return result.data as ConnectionConfig;
+  const config = result.data as ConnectionConfig;
+  if (config.api_key === HELD_BY_WORKERS) config.api_key = '';
+  if (config.secret_key === HELD_BY_WORKERS) config.secret_key = '';
+  return config;
 }
 
 export async function loadConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: ParseOptions = {},
 ): Promise<ConnectionConfig> {
   let text: string;
   try {
@@ -172,7 +191,7 @@ export async function loadConfigFile(
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfig(raw, env, `config file ${path}`);
+  return parseConfig(raw, env, `config file ${path}`, options);
 }
 
 export function startDateMs(config: Pick<ConnectionConfig, 'start_date'>): number {

@@ -119,3 +119,11 @@ describe('connection config', () => {
     await assert.rejects(loadConfigFile(path, {}), /is not valid JSON/);
   });
 });
+
+describe('config for starting syncs on a cluster', () => {
+  it('may leave the credentials to the workers', () => {
+    const config = parseConfig({ start_date: '2024-03-01' }, {}, 'config', { requireCredentials: false });
+    assert.equal(config.api_key, '');
+    assert.equal(config.secret_key, '');
+  });
+});

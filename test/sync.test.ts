@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,7 +16,7 @@ import {
   uniqueTaskQueue,
   workerFor,
 } from './helpers/harness.ts';
-import { assertDashboardsMatch, assertEventsMatch, readRecords } from './helpers/output.ts';
+import { assertDashboardsMatch, assertEventsMatch, partitionFiles, readRecords } from './helpers/output.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HOUR_MS } from '../src/amplitude/time.ts';
+import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+import { type Simulator, startSimulator, temporaryDirectory } from './helpers/harness.ts';
+import { startDevServer } from './helpers/temporal.ts';
+
+const BIN = new URL('../bin/amplitude-sync.js', import.meta.url).pathname;
+const DAY = 24 * HOUR_MS;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv, cwd: string): ChildProcess {
+  const clean = { ...process.env };
+  delete clean.TEMPORAL_ADDRESS;
+  return spawn(process.execPath, ['--max-semi-space-size=1', BIN, ...args], {
+    cwd,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  const child = start(args, env, cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr };
+}
+
+describe('the amplitude-sync command', () => {
+  let sim: Simulator;
+  let dir: string;
+  const dataStart = Date.now() - 2 * DAY;
+
+  before(async () => {
+    [sim, dir] = await Promise.all([
+      startSimulator({ dataStart, now: Date.now() + HOUR_MS / 2, eventsPerHour: 30 }),
+      temporaryDirectory('cli-'),
+    ]);
+  });
+  after(async () => {
+    await sim?.close();
+  });
+
+  async function configFile(name: string, overrides: Record<string, unknown> = {}): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(
+      path,
+      JSON.stringify({
+        start_date: new Date(dataStart).toISOString().replace(/\.\d+Z$/, 'Z'),
+        base_url: sim.urls.standard,
+        destination: { path: join(dir, `${name}.out`) },
+        ...overrides,
+      }),
+    );
+    return path;
+  }
+
+  const credentials = {
+    AMPLITUDE_API_KEY: DEFAULT_CREDENTIALS.standard.apiKey,
+    AMPLITUDE_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
+  };
+
+  it('refuses a bad config before starting anything, naming the field (exit 2)', async () => {
+    const config = await configFile('bad.json', { request_time_range: 0, data_region: 'US' });
+    const result = await run(['sync', '--config', config], credentials, dir);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /request_time_range: request_time_range must be at least 1 hour/);
+    assert.match(
+      result.stderr,
+      /data_region: data_region must be "Standard Server" or "EU Residency Server"/,
+    );
+    const bad = await run(['sync', '--config', config, '--streams', 'events,sessions'], credentials, dir);
+    assert.equal(bad.code, 2);
+  });
+
+  it('sync with an embedded Temporal: the state survives in its database, so the next run is incremental', async () => {
+    const config = await configFile('embedded.json', { streams: ['events', 'cohorts'] });
+    const env = { ...credentials, AMPLITUDE_SYNC_HOME: join(dir, 'home') };
+    const first = await run(['sync', '--config', config], env, dir);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /embedded Temporal: UI at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(first.stdout, /events\s+complete\s+\d+ records/);
+    const manifests = await readdir(join(dir, 'embedded.json.out', '_manifests', 'amplitude-sync-embedded'));
+    assert.equal(manifests.length, 1);
+
+    const before = sim.requests.length;
+    const second = await run(['sync', '--config', config], env, dir);
+    assert.equal(second.code, 0, second.stderr);
+    const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
+    assert.ok(exports.length > 0);
+    const manifest = JSON.parse(
+      await readFile(
+        join(dir, 'embedded.json.out', '_manifests', 'amplitude-sync-embedded', manifests[0]!),
+        'utf8',
+      ),
+    );
+    const watermark = Date.parse(manifest.state.streams.events.completeBefore);
+    for (const request of exports) {
+      assert.ok(request.exportHours!.start >= watermark - 6 * HOUR_MS, 'only the lookback is read again');
+    }
+  });
+
+  it('with TEMPORAL_ADDRESS, sync starts the workflow for separate workers and waits; check reports a bad key', async () => {
+    const temporal: TestWorkflowEnvironment = await startDevServer();
+    const config = await configFile('remote.json', { streams: ['annotations', 'events_list'] });
+    const env = { TEMPORAL_ADDRESS: temporal.address, AMPLITUDE_SYNC_TASK_QUEUE: 'cli-remote' };
+    const worker = start(['worker', '--config', config], { ...env, ...credentials }, dir);
+    try {
+      const sync = await run(['sync', '--config', config], env, dir);
+      assert.equal(sync.code, 0, sync.stderr);
+      assert.match(sync.stderr, /using Temporal at 127\.0\.0\.1:\d+; workers on task queue cli-remote/);
+      assert.match(sync.stdout, /annotations\s+complete\s+\d+ records/);
+      const described = await temporal.client.workflow.getHandle('amplitude-sync-remote').describe();
+      assert.equal(described.status.name, 'COMPLETED');
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.on('close', resolve));
+      await temporal.teardown();
+    }
+    const check = await run(
+      ['check', '--config', await configFile('wrong.json')],
+      { ...credentials, AMPLITUDE_SECRET_KEY: 'nope' },
+      dir,
+    );
+    assert.equal(check.code, 1);
+    assert.match(check.stderr, /connection check failed: .*invalid API key or wrong data region/);
+  });
+
+  it('demo syncs a simulated project and verifies it against the ground truth', async () => {
+    const demoDir = await temporaryDirectory('demo-');
+    const result = await run(
+      ['demo', '--days', '1'],
+      { AMPLITUDE_SYNC_HOME: join(demoDir, 'home') },
+      demoDir,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /verified: \d+ events in \d+ hour partitions match the simulator's ground truth/,
+    );
+    assert.ok((await readdir(join(demoDir, 'amplitude-data'))).includes('events'));
+  });
+});
