@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { STREAM_NAMES } from '../src/amplitude/streams.ts';
 import { amplitudeBaseUrl, ConfigError, loadConfigFile, parseConfig, startDateMs } from '../src/config.ts';
 
 const airbyteConfig = {
@@ -42,14 +43,7 @@ describe('connection config', () => {
     assert.equal(config.data_region, 'Standard Server');
     assert.equal(config.request_time_range, 24);
     assert.equal(config.active_users_group_by_country, true);
-    assert.deepEqual(config.streams, [
-      'events',
-      'active_users',
-      'average_session_length',
-      'annotations',
-      'cohorts',
-      'events_list',
-    ]);
+    assert.deepEqual(config.streams, STREAM_NAMES);
     assert.deepEqual(config.destination, { type: 'local', path: './amplitude-data' });
     assert.equal(config.export_availability_lag_hours, 3);
     assert.equal(config.export_lookback_hours, 6);

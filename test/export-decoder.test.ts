@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { strToU8, Zip, ZipDeflate, ZipPassThrough, zipSync } from 'fflate';
+import { strToU8, zipSync } from 'fflate';
 import { decodeExport, LineSplitter, lineStrings, memberHour } from '../src/amplitude/export-decoder.ts';
 import { ZipFormatError, zipMembers } from '../src/amplitude/zip-stream.ts';
-
-type Members = Record<string, Uint8Array>;
-
-/** A zip with sizes in the local headers (how a zip written to a file looks). */
-const sizedZip = (members: Members) => zipSync(members, { level: 0 });
-
-/** A zip streamed with data descriptors (sizes after the data), stored or deflated. */
-function streamedZip(members: Members, deflate = false): Uint8Array {
-  const out: Uint8Array[] = [];
-  const zip = new Zip((error, chunk) => {
-    if (error) throw error;
-    out.push(chunk);
-  });
-  for (const [name, data] of Object.entries(members)) {
-    const file = deflate ? new ZipDeflate(name, { level: 6 }) : new ZipPassThrough(name);
-    zip.add(file);
-    file.push(data, true);
-  }
-  zip.end();
-  return Buffer.concat(out);
-}
-
-async function* inPieces(bytes: Uint8Array, size: number) {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
+import { inPieces, sizedZip, streamedZip } from './helpers/zips.ts';
 
 async function decodeAll(body: AsyncIterable<Uint8Array>) {
   const members: string[] = [];

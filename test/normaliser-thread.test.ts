@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { Zip, ZipPassThrough, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 import { EventRecordError, normaliseEventLine } from '../src/amplitude/event-record.ts';
 import { decodeExportOffThread } from '../src/amplitude/normaliser-thread.ts';
 import { ZipFormatError } from '../src/amplitude/zip-stream.ts';
+import { inPieces, streamedZip } from './helpers/zips.ts';
 
 const hour = (h: number) => `2024-03-01 ${String(h).padStart(2, '0')}`;
 const event = (n: number, h: number, note = '') =>
@@ -15,25 +16,6 @@ const event = (n: number, h: number, note = '') =>
     user_creation_time: null,
     uuid: `u-${n}`,
   });
-
-function streamedZip(members: Record<string, Uint8Array>): Uint8Array {
-  const out: Uint8Array[] = [];
-  const zip = new Zip((error, chunk) => {
-    if (error) throw error;
-    out.push(chunk);
-  });
-  for (const [name, data] of Object.entries(members)) {
-    const file = new ZipPassThrough(name);
-    zip.add(file);
-    file.push(data, true);
-  }
-  zip.end();
-  return Buffer.concat(out);
-}
-
-async function* inPieces(bytes: Uint8Array, size: number) {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
 
 /** Members and, per upload hour, the normalised lines, as the off-thread decoder delivers them. */
 async function decodeAll(body: AsyncIterable<Uint8Array>) {

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { STREAM_NAMES } from '../src/amplitude/streams.ts';
 import { floorToHour, HOUR_MS, isoDate } from '../src/amplitude/time.ts';
 import { type ConnectionConfig, loadConfigFile } from '../src/config.ts';
 import { runSync, SyncFailedError } from '../src/sync-runner.ts';

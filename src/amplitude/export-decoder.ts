@@ -13,16 +13,18 @@ export interface LineBatch {
   bounds: number[];
 }
 
-export type ExportChunk =
-  | {
-      kind: 'member';
-      name: string /** Upload hour from the member name, when it follows Amplitude's naming. */;
-      hour?: number;
-    }
-  | { kind: 'lines'; batch: LineBatch };
+/** A member of the archive begins; `hour` is its upload hour when the name follows Amplitude's naming. */
+export interface MemberStart {
+  kind: 'member';
+  name: string;
+  hour?: number;
+}
 
-export function lineCount(batch: LineBatch): number {
-  return batch.bounds.length / 2;
+export type ExportChunk = MemberStart | { kind: 'lines'; batch: LineBatch };
+
+export function memberStart(name: string): MemberStart {
+  const hour = memberHour(name);
+  return hour === undefined ? { kind: 'member', name } : { kind: 'member', name, hour };
 }
 
 export function lineStrings(batch: LineBatch): string[] {
@@ -133,10 +135,7 @@ export async function* gunzipLines(gzipped: AsyncIterable<Buffer>): AsyncGenerat
 export async function* decodeExport(body: AsyncIterable<Uint8Array>): AsyncGenerator<ExportChunk> {
   for await (const member of zipMembers(body)) {
     if (!isEventMember(member.name)) continue;
-    const hour = memberHour(member.name);
-    yield hour === undefined
-      ? { kind: 'member', name: member.name }
-      : { kind: 'member', name: member.name, hour };
+    yield memberStart(member.name);
     try {
       for await (const batch of gunzipLines(member.data)) yield { kind: 'lines', batch };
     } catch (error) {

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EventRecordError, type HourLines } from './event-record.ts';
-import { isEventMember, memberHour } from './export-decoder.ts';
+import { isEventMember, type MemberStart, memberStart } from './export-decoder.ts';
 import type { WorkerReply, WorkerRequest } from './normaliser-worker.ts';
 import { ZipFormatError, zipMembers } from './zip-stream.ts';
 
@@ -93,13 +93,7 @@ class NormaliserThread {
 
 let shared: NormaliserThread | undefined;
 
-export type NormalisedChunk =
-  | {
-      kind: 'member';
-      name: string /** Upload hour from the member name, when it follows Amplitude's naming. */;
-      hour?: number;
-    }
-  | { kind: 'events'; outputs: HourOutputs };
+export type NormalisedChunk = MemberStart | { kind: 'events'; outputs: HourOutputs };
 
 const YOUNG_GENERATION_MB = 4;
 
@@ -119,10 +113,7 @@ export async function* decodeExportOffThread(
   const stream = thread.nextStream++;
   for await (const member of zipMembers(body)) {
     if (!isEventMember(member.name)) continue;
-    const hour = memberHour(member.name);
-    yield hour === undefined
-      ? { kind: 'member', name: member.name }
-      : { kind: 'member', name: member.name, hour };
+    yield memberStart(member.name);
     const inFlight: Array<Promise<Hours>> = [thread.request({ stream, type: 'member' })];
     const next = async (): Promise<NormalisedChunk> => {
       try {

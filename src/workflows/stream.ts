@@ -80,6 +80,12 @@ export function rootMessage(error: unknown): string {
   return current?.message ?? String(error);
 }
 
+function countWritten(summary: StreamSummary, records: number, partitions: number, bytes: number): void {
+  summary.records += records;
+  summary.partitions += partitions;
+  summary.bytes += bytes;
+}
+
 function applicationCause(error: unknown): ApplicationFailure | undefined {
   if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause;
   return error instanceof ApplicationFailure ? error : undefined;
@@ -122,9 +128,7 @@ function exportPlan(
             },
           ],
         );
-        summary.records += result.records;
-        summary.partitions += result.partitions;
-        summary.bytes += result.bytes;
+        countWritten(summary, result.records, result.partitions, result.bytes);
         if (result.outsideWindow > 0) {
           summary.notes.push(
             `${name}: Amplitude sent ${result.outsideWindow} events of other hours; they are read with their own hours`,
@@ -198,9 +202,7 @@ function dashboardPlan(
             },
           ],
         );
-        summary.records += result.records;
-        summary.partitions += 1;
-        summary.bytes += result.bytes;
+        countWritten(summary, result.records, 1, result.bytes);
         if (result.missingDays)
           summary.notes.push(`Amplitude returned no value for ${result.missingDays.join(', ')}`);
         return { kind: 'done' };
@@ -235,9 +237,7 @@ function snapshotPlan(
             },
           ],
         );
-        summary.records += result.records;
-        summary.partitions += 1;
-        summary.bytes += result.bytes;
+        countWritten(summary, result.records, 1, result.bytes);
         return { kind: 'done' };
       } catch (error) {
         return { kind: 'failed', failure: error as Error };
