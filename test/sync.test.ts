@@ -21,14 +21,7 @@ import { assertDashboardsMatch, assertEventsMatch, partitionFiles, readRecords }
 import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;
-const ALL = [
-  'events',
-  'active_users',
-  'average_session_length',
-  'annotations',
-  'cohorts',
-  'events_list',
-] as const;
+const ALL = STREAM_NAMES;
 
 describe('syncs on a real Temporal dev server against the simulator', () => {
   let env: TestWorkflowEnvironment;
@@ -72,6 +65,17 @@ describe('syncs on a real Temporal dev server against the simulator', () => {
     const today = result.state.streams.active_users!.completeBefore;
     assert.equal(today, isoDate(Date.now()), 'dashboards are complete up to today, which has not ended');
     await assertDashboardsMatch(out, sim, isoDate(dataStart), today, true);
+
+    const manifest = JSON.parse(await readFile(result.manifest, 'utf8'));
+    assert.deepEqual(manifest.state, result.state, 'the manifest records the resulting state');
+    const written = manifest.streams.events.written;
+    assert.deepEqual(
+      written.partitions.map((p: { partition: string }) => p.partition),
+      await partitionFiles(out, 'events'),
+      'the manifest lists every partition written',
+    );
+    assert.equal(written.records, events);
+    assert.equal(manifest.streams.cohorts.written.records, sim.groundTruth.cohorts().length);
 
     assert.deepEqual(
       await readRecords(out, 'annotations/annotations.jsonl.gz'),
