@@ -108,6 +108,14 @@ describe('export decoding', () => {
     }
   });
 
+  it('a deflated member cut short fails the same way, without crashing or hanging', async () => {
+    const zip = streamedZip(
+      { 'a/a_2024-03-01_0#0.json.gz': gz(`${event(1, 'x'.repeat(5000))}\n`.repeat(200)) },
+      true,
+    );
+    await assert.rejects(decodeAll(inPieces(zip.subarray(0, zip.length / 2), 700)), ZipFormatError);
+  });
+
   it('a corrupt member fails with the member named', async () => {
     const member = Buffer.from(gz(`${event(1)}\n`.repeat(500)));
     member[member.length - 6]! ^= 0xff; // breaks the gzip CRC

@@ -81,8 +81,10 @@ export class AmplitudeClient {
     query: Record<string, string> = {},
     options: CallOptions = {},
   ): Promise<unknown> {
-    const response = await this.#get(path, query, options);
-    const text = await this.#readText(response, path);
+    const { response, text } = await this.#dashboardLimit.run(async () => {
+      const response = await this.#get(path, query, options);
+      return { response, text: await this.#readText(response, path) };
+    });
     if (response.statusCode !== 200) throw this.#httpError(response, path, text);
     try {
       return JSON.parse(text);

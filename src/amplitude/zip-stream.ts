@@ -246,8 +246,16 @@ async function readCentralDirectory(source: ByteSource, membersRead: number): Pr
 }
 
 async function* inflated(stored: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const inflate = Readable.from(stored).pipe(createInflateRaw());
-  for await (const chunk of inflate) yield chunk as Buffer;
+  const source = Readable.from(stored);
+  const inflate = createInflateRaw();
+  source.on('error', (error) => inflate.destroy(error));
+  source.pipe(inflate);
+  try {
+    for await (const chunk of inflate) yield chunk as Buffer;
+  } finally {
+    source.destroy();
+    inflate.destroy();
+  }
 }
 
 /**
