@@ -91,6 +91,35 @@ describe('incremental syncs as time passes (time-skipping server)', () => {
     await assertEventsMatch(out, sim, dataStart, secondMark);
   });
 
+  it('without a lookback, syncs inside the same hour leave the watermark where it is', async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(dataStart, {
+      destination: { path: out },
+      streams: ['events', 'active_users'],
+      export_lookback_hours: 0,
+    });
+    const workflowId = uniqueTaskQueue('connection');
+    const first = await sync(config, workflowId);
+    const mark = first.state.streams.events!.completeBefore;
+    await advance(20 * 60_000);
+    const second = await sync(config, workflowId);
+    assert.equal(second.state.streams.events!.completeBefore, mark, 'no new hour is old enough yet');
+    await advance(HOUR_MS);
+    const third = await sync(config, workflowId);
+    assert.equal(Date.parse(third.state.streams.events!.completeBefore) - Date.parse(mark), HOUR_MS);
+    await assertEventsMatch(out, sim, dataStart, Date.parse(third.state.streams.events!.completeBefore));
+  });
+
+  it('a sync of some streams keeps the state of the others', async () => {
+    const out = await temporaryDirectory();
+    const all = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events', 'cohorts'] });
+    const workflowId = uniqueTaskQueue('connection');
+    const first = await sync(all, workflowId);
+    const onlyCohorts = simulatorConfig(dataStart, { destination: { path: out }, streams: ['cohorts'] });
+    const second = await sync(onlyCohorts, workflowId);
+    assert.deepEqual(second.state.streams.events, first.state.streams.events);
+  });
+
   it('continue-as-new keeps the cursor and the output exact', async () => {
     const out = await temporaryDirectory();
     const config = simulatorConfig(dataStart, {

@@ -21,13 +21,15 @@ export interface ExportPlanInput {
   windowHours: number;
 }
 
+/** The upload hours a sync reads: from the watermark minus the lookback (or start_date) to the last hour old enough. */
 export function exportRange(input: ExportPlanInput): Span {
   const first = floorToHour(input.startDate);
+  const close = floorToHour(input.closeBefore);
   const start =
     input.completeBefore === undefined
       ? first
-      : Math.max(first, Math.min(input.completeBefore, input.closeBefore) - input.lookbackHours * HOUR_MS);
-  return { start, end: Math.max(start, floorToHour(input.closeBefore)) };
+      : Math.max(first, Math.min(floorToHour(input.completeBefore), close) - input.lookbackHours * HOUR_MS);
+  return { start, end: Math.max(start, close) };
 }
 
 /** Cuts [start, end) at multiples of `size` counted from the epoch, so windows line up across syncs. */
@@ -41,8 +43,13 @@ function alignedCuts(range: Span, size: number): Span[] {
   return spans;
 }
 
+/** Export windows of `windowHours` (request_time_range) covering a span. */
+export function exportWindows(span: Span, windowHours: number): Span[] {
+  return alignedCuts(span, windowHours * HOUR_MS);
+}
+
 export function planExportWindows(input: ExportPlanInput): Span[] {
-  return alignedCuts(exportRange(input), input.windowHours * HOUR_MS);
+  return exportWindows(exportRange(input), input.windowHours);
 }
 
 export function hoursIn(span: Span): number {
@@ -92,19 +99,29 @@ function nextMonthStart(dayMs: number): number {
 }
 
 /**
- * Month slices of complete days. Each month is one partition, so a slice always starts at its month's
- * first day (or start_date) and the partition is rewritten whole.
+ * The complete days a sync reads, widened back to the first day of their first month (or start_date):
+ * each month is one partition and is always rewritten whole.
  */
-export function planDashboardSlices(input: DashboardPlanInput): Span[] {
+export function dashboardRange(input: DashboardPlanInput): Span {
   const from =
     input.completeBefore === undefined
       ? input.startDay
       : Math.max(input.startDay, input.completeBefore - input.lookbackDays * DAY_MS);
+  const start = Math.max(input.startDay, monthStart(from));
+  return { start, end: Math.max(start, input.firstIncompleteDay) };
+}
+
+/** A span of days cut at calendar months. */
+export function monthSlices(span: Span): Span[] {
   const slices: Span[] = [];
-  for (let month = monthStart(from); month < input.firstIncompleteDay; month = nextMonthStart(month)) {
-    const start = Math.max(month, input.startDay);
-    const end = Math.min(nextMonthStart(month), input.firstIncompleteDay);
-    if (start < end) slices.push({ start, end });
+  for (let start = span.start; start < span.end; ) {
+    const end = Math.min(nextMonthStart(start), span.end);
+    slices.push({ start, end });
+    start = end;
   }
   return slices;
+}
+
+export function planDashboardSlices(input: DashboardPlanInput): Span[] {
+  return monthSlices(dashboardRange(input));
 }

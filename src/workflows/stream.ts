@@ -26,13 +26,15 @@ import {
 } from '../amplitude/time.ts';
 import {
   contiguousEnd,
+  dashboardRange,
+  exportRange,
+  exportWindows,
   hoursIn,
-  planDashboardSlices,
-  planExportWindows,
+  monthSlices,
   type Span,
   splitWindow,
 } from './plan.ts';
-import { runSlices, type SliceOutcome, type SliceRun } from './slices.ts';
+import { mergeSpans, runSlices, type SliceOutcome, type SliceRun } from './slices.ts';
 import { DEFAULT_TUNING, type StreamInput, type StreamSummary, type Tuning } from './types.ts';
 
 export const progressQuery = defineQuery<StreamProgress>('progress');
@@ -44,8 +46,10 @@ export interface StreamProgress extends StreamSummary {
 }
 
 interface StreamPlan {
-  rangeStart: number;
-  pending: Span[];
+  /** What this sync covers; the watermark moves from range.start over contiguous completed slices. */
+  range: Span;
+  /** The slices of a span (export windows, months, the snapshot). */
+  cut(span: Span): Span[];
   run(span: Span): Promise<SliceOutcome>;
   /** The state cursor for a watermark at `end` (epoch ms). */
   cursor(end: number): string;
@@ -80,6 +84,14 @@ export function rootMessage(error: unknown): string {
   return current?.message ?? String(error);
 }
 
+const MAX_NOTES = 30;
+
+/** Remarks for the summary; a long sync keeps the first ones, so the history stays small. */
+function addNote(summary: StreamSummary, note: string): void {
+  if (summary.notes.length < MAX_NOTES) summary.notes.push(note);
+  else if (summary.notes.length === MAX_NOTES) summary.notes.push('(more remarks omitted)');
+}
+
 function countWritten(summary: StreamSummary, records: number, partitions: number, bytes: number): void {
   summary.records += records;
   summary.partitions += partitions;
@@ -99,7 +111,7 @@ function exportPlan(
 ): StreamPlan {
   const { settings } = input;
   const { exporting } = activities(tuning);
-  const windows = planExportWindows({
+  const range = exportRange({
     startDate: Date.parse(settings.startDate),
     ...(input.state ? { completeBefore: Date.parse(input.state.completeBefore) } : {}),
     lookbackHours: settings.exportLookbackHours,
@@ -107,8 +119,8 @@ function exportPlan(
     windowHours: settings.requestTimeRangeHours,
   });
   return {
-    rangeStart: windows[0]?.start ?? plannedAt,
-    pending: windows,
+    range,
+    cut: (span) => exportWindows(span, settings.requestTimeRangeHours),
     cursor: isoInstant,
     parseCursor: Date.parse,
     async run(window) {
@@ -130,12 +142,14 @@ function exportPlan(
         );
         countWritten(summary, result.records, result.partitions, result.bytes);
         if (result.outsideWindow > 0) {
-          summary.notes.push(
+          addNote(
+            summary,
             `${name}: Amplitude sent ${result.outsideWindow} events of other hours; they are read with their own hours`,
           );
         }
         if (result.status === 'not_yet_available') {
-          summary.notes.push(
+          addNote(
+            summary,
             `${name}: Amplitude answered 404 for this recent window; its hours stay open for the next sync`,
           );
           return { kind: 'open' };
@@ -175,15 +189,15 @@ function dashboardPlan(
   const { settings } = input;
   const { dashboard } = activities(tuning);
   const stream = input.stream as DashboardStream;
-  const slices = planDashboardSlices({
+  const range = dashboardRange({
     startDay: floorToDay(Date.parse(settings.startDate)),
     ...(input.state ? { completeBefore: parseIsoDate(input.state.completeBefore)! } : {}),
     lookbackDays: tuning.dashboardLookbackDays,
     firstIncompleteDay: calendarDayIn(plannedAt, settings.projectTimezone),
   });
   return {
-    rangeStart: slices[0]?.start ?? plannedAt,
-    pending: slices,
+    range,
+    cut: monthSlices,
     cursor: isoDate,
     parseCursor: (cursor) => parseIsoDate(cursor)!,
     async run(slice) {
@@ -204,7 +218,7 @@ function dashboardPlan(
         );
         countWritten(summary, result.records, 1, result.bytes);
         if (result.missingDays)
-          summary.notes.push(`Amplitude returned no value for ${result.missingDays.join(', ')}`);
+          addNote(summary, `Amplitude returned no value for ${result.missingDays.join(', ')}`);
         return { kind: 'done' };
       } catch (error) {
         return { kind: 'failed', failure: error as Error };
@@ -221,8 +235,8 @@ function snapshotPlan(
 ): StreamPlan {
   const { dashboard } = activities(tuning);
   return {
-    rangeStart: plannedAt,
-    pending: [{ start: plannedAt, end: plannedAt + 1 }],
+    range: { start: plannedAt, end: plannedAt + 1 },
+    cut: (span) => [span],
     cursor: isoInstant,
     parseCursor: Date.parse,
     async run() {
@@ -274,11 +288,10 @@ export async function streamSync(input: StreamInput): Promise<StreamSummary> {
     notes: [],
   };
   const plan = PLANS[kind](input, tuning, plannedAt, summary);
-  const rangeStart = input.carried?.rangeStart ?? plan.rangeStart;
-  const pending = input.carried
-    ? input.carried.pending.map(([start, end]) => ({ start, end }))
-    : plan.pending;
-  const completed = (input.carried?.completed ?? []).map(([start, end]) => ({ start, end }));
+  const rangeStart = input.carried?.rangeStart ?? plan.range.start;
+  const pending = input.carried ? spansOf(input.carried.pending).flatMap(plan.cut) : plan.cut(plan.range);
+  const completed = spansOf(input.carried?.completed ?? []);
+  const openBefore = spansOf(input.carried?.open ?? []);
 
   let live: Readonly<SliceRun> = { pending, completed, open: [], failures: [], paused: false };
   const progress = (): StreamProgress => ({ ...summary, slicesPending: live.pending.length, ...watermark() });
@@ -317,22 +330,10 @@ export async function streamSync(input: StreamInput): Promise<StreamSummary> {
 
   const mark = watermark().watermark;
   if (mark) summary.completeBefore = mark;
-  if (run.paused) {
-    return await continueAsNew<typeof streamSync>({
-      ...input,
-      carried: {
-        plannedAt,
-        rangeStart,
-        pending: run.pending.map((span) => [span.start, span.end]),
-        completed: run.completed.map((span) => [span.start, span.end]),
-        summary,
-      },
-    });
-  }
   if (run.failures.length > 0) {
     summary.status = 'failed';
     const messages = run.failures.map(({ failure }) => rootMessage(failure));
-    summary.notes.push(...messages);
+    for (const message of messages) addNote(summary, message);
     setCurrentDetails(details(progress()));
     const first = applicationCause(run.failures[0]!.failure);
     throw ApplicationFailure.create({
@@ -342,7 +343,24 @@ export async function streamSync(input: StreamInput): Promise<StreamSummary> {
       details: [summary],
     });
   }
-  summary.status = run.open.length > 0 ? 'incomplete' : 'complete';
+  if (run.paused) {
+    // Carried compactly: merged spans, cut into slices again by the next run.
+    return await continueAsNew<typeof streamSync>({
+      ...input,
+      carried: {
+        plannedAt,
+        rangeStart,
+        pending: pairsOf(mergeSpans(run.pending)),
+        completed: pairsOf(run.completed),
+        open: pairsOf(mergeSpans([...openBefore, ...run.open])),
+        summary,
+      },
+    });
+  }
+  summary.status = openBefore.length > 0 || run.open.length > 0 ? 'incomplete' : 'complete';
   setCurrentDetails(details(progress()));
   return summary;
 }
+
+const spansOf = (pairs: Array<[number, number]>): Span[] => pairs.map(([start, end]) => ({ start, end }));
+const pairsOf = (spans: Span[]): Array<[number, number]> => spans.map((span) => [span.start, span.end]);

@@ -77,7 +77,8 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
     }),
   );
 
-  const state: SyncState = { streams: {} };
+  // Streams this sync did not run keep their state: a sync of some streams must not reset the others.
+  const state: SyncState = { streams: { ...previous.streams } };
   const streams: SyncResult['streams'] = {};
   const failed: string[] = [];
   settings.streams.forEach((stream, index) => {

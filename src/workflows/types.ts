@@ -98,10 +98,12 @@ export interface StreamInput {
 export interface CarriedProgress {
   /** The instant the sync planned against (fixed for the whole sync). */
   plannedAt: number;
-  /** Slices still to run, as [start, end) epoch ms pairs. */
+  /** Spans still to run, as merged [start, end) epoch ms pairs (cut into slices again). */
   pending: Array<[number, number]>;
-  /** Completed slices beyond the watermark, merged. */
+  /** Completed slices, merged. */
   completed: Array<[number, number]>;
+  /** Slices whose data was not there yet (they stay open for the next sync), merged. */
+  open: Array<[number, number]>;
   /** Start of the range this sync covers (the watermark moves from here). */
   rangeStart: number;
   summary: StreamSummary;
