@@ -4,6 +4,7 @@ import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from 
 import type { AmplitudeClient } from '../amplitude/client.ts';
 import { FailureType, toFailure } from '../amplitude/errors.ts';
 import { EventRecordError } from '../amplitude/event-record.ts';
+import type { MemberStart } from '../amplitude/export-decoder.ts';
 import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
 import { HOUR_MS, isoHour, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
@@ -103,6 +104,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
       if (hour >= boundary) break;
       const partition = await writer.commit(hour);
       if (partition) written.push(partition);
+      beat();
     }
     if (written.length > 0) {
       await destination.writeReceipt(input.runKey, {
@@ -152,15 +154,12 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     return result('complete');
   }
 
-  let highestMemberHour = -Infinity;
+  const order = new MemberOrder(from, progress.ordered);
   try {
     for await (const chunk of decodeExportOffThread(response.body)) {
       if (chunk.kind === 'member') {
-        if (chunk.hour === undefined) continue;
-        if (chunk.hour > highestMemberHour) {
-          highestMemberHour = chunk.hour;
-          if (progress.ordered) await commitBefore(Math.min(chunk.hour, windowEnd));
-        }
+        const boundary = order.next(chunk);
+        if (boundary !== undefined) await commitBefore(Math.min(boundary, windowEnd));
         continue;
       }
       for (const { hour, bytes, records, written } of chunk.outputs) {
@@ -169,7 +168,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
           written();
           continue;
         }
-        if (hour < parseIsoHour(progress.committedBefore)!) throw outOfOrder(progress, hour);
+        if (hour < parseIsoHour(progress.committedBefore)!) throw outOfOrder(progress, hour, from);
         await writer.write(hour, bytes, records, written);
       }
       beat();
@@ -183,13 +182,51 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
   return result('complete');
 }
 
-function outOfOrder(progress: ExportProgress, hour: number): ApplicationFailure {
-  progress.committedBefore = isoHour(hour);
+/**
+ * Decides when hours may be committed in the middle of a download. Nothing says Amplitude sends the
+ * members in order, so an hour counts as complete only while the archive has run exactly in order:
+ * starting at the first hour asked for, partitions of an hour ascending, each next hour the one right
+ * after. Anything else (a gap, a repeat, a step back, a name not in Amplitude's form) stops the
+ * commits for the rest of this download: its hours are then committed when it has been read to the end.
+ */
+export class MemberOrder {
+  #hour: number | undefined;
+  #partition = -1;
+
+  constructor(
+    private readonly from: number,
+    private progressive: boolean,
+  ) {}
+
+  /** The boundary before which hours are complete, when this member proves one. */
+  next(member: MemberStart): number | undefined {
+    if (!this.progressive) return undefined;
+    const { hour, partition } = member;
+    const inOrder =
+      hour !== undefined &&
+      partition !== undefined &&
+      (this.#hour === undefined
+        ? hour === this.from
+        : (hour === this.#hour && partition > this.#partition) || hour === this.#hour + HOUR_MS);
+    if (!inOrder) {
+      this.progressive = false;
+      return undefined;
+    }
+    const boundary = this.#hour !== undefined && hour !== this.#hour ? hour : undefined;
+    this.#hour = hour;
+    this.#partition = partition;
+    return boundary;
+  }
+}
+
+/** Events of an hour already committed arrived late: start this download over, without early commits. */
+function outOfOrder(progress: ExportProgress, hour: number, from: number): ApplicationFailure {
+  progress.committedBefore = isoHour(from);
   progress.ordered = false;
   heartbeat({ ...progress });
   return ApplicationFailure.create({
     type: FailureType.Unavailable,
-    message: `Amplitude sent events of ${isoHour(hour)} after later hours; retrying from ${isoHour(hour)}, committing hours only at the end of the download`,
+    message: `Amplitude sent events of ${isoHour(hour)} after later hours; retrying from ${isoHour(from)}, committing hours only at the end of the download`,
   });
 }
 

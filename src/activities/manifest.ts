@@ -29,6 +29,13 @@ function byStream(receipts: Receipt[]) {
     streams[receipt.stream] ??= { records: 0, bytes: 0, partitions: [], notes: [] };
     const entry = streams[receipt.stream]!;
     for (const partition of receipt.partitions) {
+      // A retried download can commit an hour again: the file was replaced, so it counts once.
+      const earlier = entry.partitions.findIndex((known) => known.partition === partition.partition);
+      if (earlier !== -1) {
+        const [replaced] = entry.partitions.splice(earlier, 1);
+        entry.records -= replaced!.records;
+        entry.bytes -= replaced!.bytes;
+      }
       entry.partitions.push(partition);
       entry.records += partition.records;
       entry.bytes += partition.bytes;

@@ -13,18 +13,25 @@ export interface LineBatch {
   bounds: number[];
 }
 
-/** A member of the archive begins; `hour` is its upload hour when the name follows Amplitude's naming. */
+/**
+ * A member of the archive begins. When its name follows Amplitude's naming, `hour` is its upload hour
+ * and `partition` the `#n` counter.
+ */
 export interface MemberStart {
   kind: 'member';
   name: string;
   hour?: number;
+  partition?: number;
 }
 
 export type ExportChunk = MemberStart | { kind: 'lines'; batch: LineBatch };
 
 export function memberStart(name: string): MemberStart {
+  const m = MEMBER_NAME.exec(name);
   const hour = memberHour(name);
-  return hour === undefined ? { kind: 'member', name } : { kind: 'member', name, hour };
+  return hour === undefined || !m
+    ? { kind: 'member', name }
+    : { kind: 'member', name, hour, partition: Number(m[5]) };
 }
 
 export function lineStrings(batch: LineBatch): string[] {
@@ -35,7 +42,7 @@ export function lineStrings(batch: LineBatch): string[] {
   return lines;
 }
 
-const MEMBER_NAME = /_(\d{4})-(\d{2})-(\d{2})_(\d{1,2})#\d+\.json\.gz$/;
+const MEMBER_NAME = /_(\d{4})-(\d{2})-(\d{2})_(\d{1,2})#(\d+)\.json\.gz$/;
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const GUNZIP_CHUNK = 1024 * 1024;
