@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { eventHourPartition } from '../src/destination/layout.ts';
@@ -84,5 +84,20 @@ describe('local destination', () => {
     const path = await destination.writeManifest('sync-1/run', { receipts });
     assert.deepEqual(JSON.parse(await readFile(path, 'utf8')).receipts.length, 2);
     assert.deepEqual(await destination.readReceipts('sync-1/run'), [], 'receipts are removed once gathered');
+  });
+});
+
+describe('local destination when the disk fails', () => {
+  it('a file that cannot be written fails the writer (no crash, no hang) and nothing is published', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
+    // The part file's name is taken by a directory, so opening it fails after the write was accepted.
+    const partition = join(root, eventHourPartition(base));
+    await mkdir(join(dirname(partition), `.${basename(partition)}.attempt-1.0.tmp`), { recursive: true });
+    await writer.write(base, Buffer.from('{"a":1}\n'), 1);
+    await assert.rejects(writer.commit(base), /EISDIR/);
+    await assert.rejects(writer.write(base, Buffer.from('{"a":2}\n'), 1), /EISDIR/);
+    await writer.abort();
+    assert.deepEqual(await filesUnder(root), []);
   });
 });

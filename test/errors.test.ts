@@ -44,6 +44,15 @@ describe('error mapping', () => {
     assert.match(failure.message, /"active_users_group_by_country": false/);
   });
 
+  it('503 with Retry-After waits as asked; 408 is transient too', () => {
+    const busy = toFailure(new AmplitudeHttpError(503, '/api/2/export', 'busy', 120_000));
+    assert.equal(busy.type, FailureType.Unavailable);
+    assert.equal(busy.nextRetryDelay, 120_000);
+    const timeout = toFailure(new AmplitudeHttpError(408, '/api/2/users', ''));
+    assert.equal(timeout.type, FailureType.Unavailable);
+    assert.equal(timeout.nonRetryable, false);
+  });
+
   it('5xx and transport failures are transient', () => {
     assert.equal(
       toFailure(new AmplitudeHttpError(502, '/api/3/cohorts', 'bad gateway')).type,

@@ -109,10 +109,11 @@ function classify(error: unknown): ApplicationFailure {
         category: 'BENIGN',
       });
     }
-    if (error.status >= 500) {
+    if (error.status >= 500 || error.status === 408) {
       return ApplicationFailure.create({
         type: FailureType.Unavailable,
-        message: `Amplitude is unavailable (${where}${message ? `: ${message}` : ''}); retrying with backoff`,
+        message: `Amplitude is unavailable (${where}${message ? `: ${message}` : ''}); retrying${error.retryAfterMs !== undefined ? ` after ${Math.ceil(error.retryAfterMs / 1000)} s as Retry-After asks` : ' with backoff'}`,
+        nextRetryDelay: error.retryAfterMs,
       });
     }
     if (error.status === 404) {

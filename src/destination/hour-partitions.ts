@@ -50,6 +50,8 @@ export class HourPartitionWriter {
   /** Writes not yet compressed, oldest first. */
   readonly #pending: Array<{ bytes: number; done: Promise<unknown> }> = [];
   #pendingBytes = 0;
+  /** The first write or compression error; every later call fails with it. */
+  #failure: Error | undefined;
   #openCount = 0;
   #clock = 0;
 
@@ -73,6 +75,7 @@ export class HourPartitionWriter {
    * `consumed` is called once the compressor no longer needs `lines`.
    */
   async write(hour: number, lines: Uint8Array, records: number, consumed?: () => void): Promise<void> {
+    if (this.#failure) throw this.#failure;
     const state = this.#hours.get(hour) ?? this.#newHour(hour);
     state.lastUse = ++this.#clock;
     const part = state.open ?? (await this.#openPart(state));
@@ -90,11 +93,13 @@ export class HourPartitionWriter {
       const oldest = this.#pending.shift()!;
       await oldest.done;
       this.#pendingBytes -= oldest.bytes;
+      if (this.#failure) throw this.#failure;
     }
   }
 
   /** Finishes an hour and renames it into place. An hour never written is not a partition. */
   async commit(hour: number): Promise<PartitionWritten | undefined> {
+    if (this.#failure) throw this.#failure;
     const state = this.#hours.get(hour);
     if (!state) return undefined;
     await this.#closePart(state);
@@ -148,7 +153,12 @@ export class HourPartitionWriter {
     const file = createWriteStream(path);
     gzip.pipe(file);
     gzip.on('error', (error) => file.destroy(error));
-    const part: OpenPart = { path, gzip, file, written: finished(file) };
+    const written = finished(file);
+    // Noted at once (a disk error must not go unhandled while the hour is still open), thrown later.
+    written.catch((error: Error) => {
+      this.#failure ??= error;
+    });
+    const part: OpenPart = { path, gzip, file, written };
     state.open = part;
     this.#openCount++;
     return part;
