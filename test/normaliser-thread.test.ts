@@ -65,6 +65,13 @@ describe('decoding and normalising on the worker thread', () => {
     assert.deepEqual(b.lines, expected);
   });
 
+  it('a reader that gives up mid-member leaves the thread ready for the next export', async () => {
+    for await (const chunk of decodeExportOffThread(inPieces(zip, 4096))) {
+      if (chunk.kind === 'events' && chunk.outputs.length > 0) break;
+    }
+    assert.deepEqual((await decodeAll(inPieces(zip, 4096))).lines, expected);
+  });
+
   it('a corrupt member fails with the member named', async () => {
     const member = Buffer.from(gzipSync(`${ten.join('\n')}\n`));
     member[member.length - 6]! ^= 0xff;

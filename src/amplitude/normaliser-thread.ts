@@ -17,8 +17,9 @@ import { ZipFormatError, zipMembers } from './zip-stream.ts';
 export type HourOutputs = Array<HourLines & { hour: number; written(): void }>;
 type Hours = HourOutputs;
 type Pending = { resolve(hours: Hours): void; reject(error: Error): void };
+/** The requests that get a reply. */
 type Request =
-  Exclude<WorkerRequest, { type: 'recycle' }> extends infer R
+  Exclude<WorkerRequest, { type: 'recycle' | 'cancel' }> extends infer R
     ? R extends unknown
       ? Omit<R, 'id'>
       : never
@@ -27,6 +28,7 @@ type Request =
 class NormaliserThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
+  #dead: Error | undefined;
   #nextId = 0;
   nextStream = 0;
 
@@ -50,6 +52,7 @@ class NormaliserThread {
 
   /** Hands an output buffer back to the worker once it has been written. */
   recycle(bytes: Buffer): void {
+    if (this.#dead) return;
     const memory = bytes.buffer as ArrayBuffer;
     this.#worker.postMessage(
       { id: -1, stream: -1, type: 'recycle', buffers: [memory] } satisfies WorkerRequest,
@@ -57,7 +60,13 @@ class NormaliserThread {
     );
   }
 
+  /** Drops a stream's member that its reader abandoned (an error, a cancelled attempt). */
+  cancel(stream: number): void {
+    if (!this.#dead) this.#worker.postMessage({ id: -1, stream, type: 'cancel' } satisfies WorkerRequest);
+  }
+
   request(request: Request, transfer: ArrayBuffer[] = []): Promise<Hours> {
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const result = new Promise<Hours>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     result.catch(() => {}); // awaited by the caller, in order; this keeps an early failure from being "unhandled"
@@ -84,7 +93,9 @@ class NormaliserThread {
     );
   }
 
-  #failAll(error: Error): void {
+  #failAll(cause: Error): void {
+    const error = new NormaliserThreadError(`the normaliser thread failed: ${cause.message}`, { cause });
+    this.#dead ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     shared = undefined;
@@ -92,6 +103,11 @@ class NormaliserThread {
 }
 
 let shared: NormaliserThread | undefined;
+
+/** The worker thread itself failed (not the data): the attempt is retried, with a new thread. */
+export class NormaliserThreadError extends Error {
+  override name = 'NormaliserThreadError';
+}
 
 export type NormalisedChunk = MemberStart | { kind: 'events'; outputs: HourOutputs };
 
@@ -111,6 +127,20 @@ export async function* decodeExportOffThread(
   shared ??= new NormaliserThread();
   const thread = shared;
   const stream = thread.nextStream++;
+  let finished = false;
+  try {
+    yield* decodeMembers(thread, stream, body);
+    finished = true;
+  } finally {
+    if (!finished) thread.cancel(stream);
+  }
+}
+
+async function* decodeMembers(
+  thread: NormaliserThread,
+  stream: number,
+  body: AsyncIterable<Uint8Array>,
+): AsyncGenerator<NormalisedChunk> {
   for await (const member of zipMembers(body)) {
     if (!isEventMember(member.name)) continue;
     yield memberStart(member.name);
@@ -119,7 +149,7 @@ export async function* decodeExportOffThread(
       try {
         return { kind: 'events', outputs: await inFlight.shift()! };
       } catch (error) {
-        if (error instanceof EventRecordError) throw error;
+        if (error instanceof EventRecordError || error instanceof NormaliserThreadError) throw error;
         throw new ZipFormatError(
           `member ${member.name} is corrupt or truncated: ${(error as Error).message}`,
           {

@@ -12,7 +12,9 @@ export type WorkerRequest =
   | { id: number; stream: number; type: 'data'; bytes: Uint8Array }
   | { id: number; stream: number; type: 'end' }
   /** Output buffers the main thread has written, back for reuse; no reply. */
-  | { id: number; stream: number; type: 'recycle'; buffers: ArrayBuffer[] };
+  | { id: number; stream: number; type: 'recycle'; buffers: ArrayBuffer[] }
+  /** The stream's reader gave up mid-member; no reply. */
+  | { id: number; stream: number; type: 'cancel' };
 
 export type WorkerReply =
   | { id: number; hours: Array<[hour: number, bytes: Uint8Array, records: number]> }
@@ -139,7 +141,10 @@ parentPort!.on('message', (request: WorkerRequest) => {
     return;
   }
   const member = members.get(request.stream);
-  if (request.type === 'member') {
+  if (request.type === 'cancel') {
+    member?.destroy();
+    members.delete(request.stream);
+  } else if (request.type === 'member') {
     member?.destroy();
     members.set(request.stream, new MemberReader());
     reply(request.id, []);
