@@ -1,6 +1,8 @@
 // amplitude-sync: the command line.
+
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -11,7 +13,7 @@ import { ConfigError, type ConnectionConfig, loadConfigFile, syncSettings } from
 import { formatSummary, runSync, SyncFailedError } from './sync-runner.ts';
 import { startEmbeddedTemporal } from './temporal/embedded.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
-import { carriedState } from './workflows/state.ts';
+import { carriedState, stateProblems } from './workflows/state.ts';
 import { rootMessage } from './workflows/stream.ts';
 import type { SyncState } from './workflows/types.ts';
 
@@ -21,7 +23,7 @@ const configOptions = () => ({ requireCredentials: !process.env.TEMPORAL_ADDRESS
 const USAGE = `amplitude-sync: copy Amplitude data into storage you own, orchestrated by Temporal
 
 Usage:
-  amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id NAME]
+  amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]
   amplitude-sync check --config FILE
   amplitude-sync worker [--config FILE] [--task-queue NAME]
   amplitude-sync demo [--out DIR] [--days N]
@@ -78,22 +80,37 @@ function parseStreams(value: string | undefined): StreamName[] | undefined {
 }
 
 async function readStateFile(path: string): Promise<SyncState> {
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--state ${path}: ${(error as Error).message}`);
+  }
   const state = carriedState(parsed) ?? carriedState({ state: parsed });
-  if (!state)
+  const problems = stateProblems(state ?? parsed);
+  if (!state || problems.length > 0) {
     throw new UsageError(
-      `--state ${path}: expected {"streams": {...}} or a sync result / manifest with "state"`,
+      `--state ${path} is unusable: ${problems.join('; ')}. Give {"streams": {...}}, a sync result or a manifest.`,
     );
+  }
   return state;
 }
 
-function connectionId(configPath: string, explicit?: string): string {
+/**
+ * The workflow ID, which names the connection and finds its previous syncs: the config file's name
+ * plus a digest of where the config and the output are, so two connections never share a state, and
+ * output sent to a new place starts there from start_date.
+ */
+function connectionId(configPath: string, config: ConnectionConfig, explicit?: string): string {
   if (explicit) return explicit;
-  const base = configPath
-    .split('/')
-    .pop()!
-    .replace(/\.json$/, '');
-  return `amplitude-sync-${base}`;
+  const name = basename(configPath)
+    .replace(/\.json$/, '')
+    .replace(/[^\w.-]+/g, '-');
+  const place = createHash('sha256')
+    .update(`${resolve(configPath)}\n${resolve(config.destination.path)}`)
+    .digest('hex')
+    .slice(0, 8);
+  return `amplitude-sync-${name}-${place}`;
 }
 
 async function syncCommand(args: string[]): Promise<number> {
@@ -116,7 +133,7 @@ async function syncCommand(args: string[]): Promise<number> {
   if (streams) config.streams = streams;
   if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
   const state = values.state ? await readStateFile(values.state) : undefined;
-  const workflowId = connectionId(values.config, values.id);
+  const workflowId = connectionId(values.config, config, values.id);
   return withTemporal(config, async (client, taskQueue) => {
     try {
       const result = await runSync({
@@ -147,7 +164,7 @@ async function checkCommand(args: string[]): Promise<number> {
     try {
       const result = await client.workflow.execute('check', {
         taskQueue,
-        workflowId: `${connectionId(values.config!)}-check`,
+        workflowId: `${connectionId(values.config!, config)}-check`,
         staticSummary: 'connection check',
       });
       console.log(`connection ok: ${JSON.stringify(result)}`);

@@ -76,6 +76,26 @@ describe('the amplitude-sync command', () => {
     AMPLITUDE_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
   };
 
+  it('refuses a state file it cannot use (exit 2)', async () => {
+    const config = await configFile('state.json');
+    const state = join(dir, 'state-file.json');
+    await writeFile(
+      state,
+      JSON.stringify({ streams: { events: { completeBefore: 'yesterday' }, sessions: {} } }),
+    );
+    const result = await run(['sync', '--config', config, '--state', state], credentials, dir);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /events: completeBefore "yesterday" is not a UTC time/);
+    assert.match(result.stderr, /"sessions" is not a stream/);
+    const missing = await run(
+      ['sync', '--config', config, '--state', join(dir, 'nope.json')],
+      credentials,
+      dir,
+    );
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--state .*nope\.json: ENOENT/);
+  });
+
   it('refuses a bad config before starting anything, naming the field (exit 2)', async () => {
     const config = await configFile('bad.json', { request_time_range: 0, data_region: 'US' });
     const result = await run(['sync', '--config', config], credentials, dir);
@@ -96,7 +116,11 @@ describe('the amplitude-sync command', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /embedded Temporal: UI at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(first.stdout, /events\s+complete\s+\d+ records/);
-    const manifests = await readdir(join(dir, 'embedded.json.out', '_manifests', 'amplitude-sync-embedded'));
+    const workflowId = /sync started: workflow (amplitude-sync-embedded-[0-9a-f]{8}),/.exec(
+      first.stderr,
+    )?.[1];
+    assert.ok(workflowId, 'the workflow ID names the connection');
+    const manifests = await readdir(join(dir, 'embedded.json.out', '_manifests', workflowId));
     assert.equal(manifests.length, 1);
 
     const before = sim.requests.length;
@@ -105,10 +129,7 @@ describe('the amplitude-sync command', () => {
     const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
     assert.ok(exports.length > 0);
     const manifest = JSON.parse(
-      await readFile(
-        join(dir, 'embedded.json.out', '_manifests', 'amplitude-sync-embedded', manifests[0]!),
-        'utf8',
-      ),
+      await readFile(join(dir, 'embedded.json.out', '_manifests', workflowId, manifests[0]!), 'utf8'),
     );
     const watermark = Date.parse(manifest.state.streams.events.completeBefore);
     for (const request of exports) {
@@ -126,7 +147,8 @@ describe('the amplitude-sync command', () => {
       assert.equal(sync.code, 0, sync.stderr);
       assert.match(sync.stderr, /using Temporal at 127\.0\.0\.1:\d+; workers on task queue cli-remote/);
       assert.match(sync.stdout, /annotations\s+complete\s+\d+ records/);
-      const described = await temporal.client.workflow.getHandle('amplitude-sync-remote').describe();
+      const workflowId = /sync started: workflow (\S+),/.exec(sync.stderr)![1]!;
+      const described = await temporal.client.workflow.getHandle(workflowId).describe();
       assert.equal(described.status.name, 'COMPLETED');
     } finally {
       worker.kill('SIGTERM');

@@ -151,6 +151,29 @@ describe('syncs on a real Temporal dev server against the simulator', () => {
     assert.equal(result.state.streams.events, undefined, 'no watermark before anything was read');
   });
 
+  it('an unusable state given from outside fails the sync at once, naming the problem', async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+    const taskQueue = uniqueTaskQueue('sync');
+    const worker = await workerFor(env, sim, config, taskQueue);
+    const error = await worker
+      .runUntil(
+        runSync({
+          client: env.client,
+          workflowId: uniqueTaskQueue('connection'),
+          taskQueue,
+          settings: settingsFor(config),
+          state: { streams: { events: { completeBefore: 'not a time' } } },
+        }),
+      )
+      .then(
+        () => assert.fail('the sync should fail'),
+        (error: unknown) => error,
+      );
+    assert.ok(error instanceof SyncFailedError);
+    assert.match(error.message, /state given to this sync is unusable: events: completeBefore "not a time"/);
+  });
+
   it('one stream failing lets the others finish and keep their progress; the sync names the stream', async () => {
     const out = await temporaryDirectory();
     const failing = await startSimulator({

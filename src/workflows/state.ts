@@ -1,5 +1,6 @@
 // Where a sync's incremental state comes from. Pure: shared by the workflow and the command line.
-import type { StreamName } from '../amplitude/streams.ts';
+import { isStreamName, STREAM_NAMES, STREAMS, type StreamName } from '../amplitude/streams.ts';
+import { parseIsoDate } from '../amplitude/time.ts';
 import type { StreamState, SyncState } from './types.ts';
 
 /** The state inside a sync result, or inside the details of a failed sync. */
@@ -31,4 +32,33 @@ export function furthest(...states: Array<SyncState | undefined>): SyncState {
 export function failureDetailsState(failure: unknown): SyncState | undefined {
   const details = (failure as { details?: unknown[] } | undefined)?.details;
   return carriedState(details?.[0]);
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** What is wrong with a state given from outside (a file, the Temporal UI); empty when it is usable. */
+export function stateProblems(value: unknown): string[] {
+  const streams = (value as { streams?: unknown } | undefined)?.streams;
+  if (typeof streams !== 'object' || streams === null || Array.isArray(streams)) {
+    return ['a state is {"streams": {"<stream>": {"completeBefore": "..."}}}'];
+  }
+  const problems: string[] = [];
+  for (const [name, stream] of Object.entries(streams)) {
+    const cursor = (stream as { completeBefore?: unknown } | null)?.completeBefore;
+    if (!isStreamName(name)) {
+      problems.push(`"${name}" is not a stream (streams: ${STREAM_NAMES.join(', ')})`);
+    } else if (STREAMS[name].kind === 'snapshot') {
+      problems.push(`${name} is a full-refresh stream and has no state`);
+    } else if (typeof cursor !== 'string') {
+      problems.push(`${name}: completeBefore is missing`);
+    } else if (
+      STREAMS[name].kind === 'export' &&
+      !(INSTANT.test(cursor) && !Number.isNaN(Date.parse(cursor)))
+    ) {
+      problems.push(`${name}: completeBefore "${cursor}" is not a UTC time like 2024-03-01T09:00:00Z`);
+    } else if (STREAMS[name].kind === 'dashboard' && parseIsoDate(cursor) === undefined) {
+      problems.push(`${name}: completeBefore "${cursor}" is not a date like 2024-03-01`);
+    }
+  }
+  return problems;
 }

@@ -12,7 +12,7 @@ import {
 import type { Activities } from '../activities/index.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { isoInstant } from '../amplitude/time.ts';
-import { carriedState, failureDetailsState, furthest } from './state.ts';
+import { carriedState, failureDetailsState, furthest, stateProblems } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
 import type { StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
 
@@ -31,7 +31,17 @@ const { writeManifest } = proxyActivities<Activities>({
  */
 export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
   if (input.fullRefresh) return { streams: {} };
-  if (input.state) return input.state;
+  if (input.state) {
+    const problems = stateProblems(input.state);
+    if (problems.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'InvalidState',
+        nonRetryable: true,
+        message: `the state given to this sync is unusable: ${problems.join('; ')}. Give the state a previous sync returned (or its manifest), or run a full refresh.`,
+      });
+    }
+    return input.state;
+  }
   return furthest(carriedState(lastResult), failureDetailsState(lastFailure));
 }
 
