@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import { floorToDay, floorToHour, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { eventHourPartition } from '../src/destination/layout.ts';
 import type { RequestLogEntry } from '../src/simulator/index.ts';
@@ -139,6 +139,59 @@ describe('export windows that Amplitude cannot serve whole, and attempts that di
         !(await partitionFiles(out, 'events')).includes(eventHourPartition(badHour)),
         'the bad hour has no file',
       );
+    });
+  });
+
+  it('transient answers (429, 5xx, a non-zip 200, a cut-off body) are retried, never taken as "no data"', async () => {
+    await withSimulator({}, async (sim) => {
+      for (const kind of ['rate_limit', 'server_error', 'non_zip', 'truncated', 'corrupt_member'] as const) {
+        sim.faults.add({ endpoint: 'export', kind, ...(kind === 'truncated' ? { afterBytes: 5000 } : {}) });
+      }
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+      const result = await sync(sim, config, { ...FAST_TUNING, maximumAttempts: 8, exportConcurrency: 1 });
+      assert.deepEqual(sim.faults.pending(), [], 'every fault was met');
+      assert.equal(result.streams.events?.status, 'complete');
+      await assertEventsMatch(out, sim, dataStart, Date.parse(result.state.streams.events!.completeBefore));
+    });
+  });
+
+  it('a 404 for a recent window is asked again; if it persists, its hours stay open for the next sync', async () => {
+    await withSimulator({}, async (sim) => {
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+      // The last window of the sync: the UTC day of the newest hour old enough (3 h lag).
+      const lastWindow = floorToDay(floorToHour(Date.now() - 3 * HOUR_MS) - HOUR_MS);
+      const lastDay = { start: lastWindow, end: lastWindow + 23 * HOUR_MS };
+      // Once: the retry finds the data.
+      sim.faults.add({ endpoint: 'export', kind: 'not_found', when: { hours: lastDay } });
+      const first = await sync(sim, config);
+      assert.equal(first.streams.events?.status, 'complete');
+      await assertEventsMatch(out, sim, dataStart, Date.parse(first.state.streams.events!.completeBefore));
+
+      // Every time: the window stays open and the watermark stops before it; nothing is written for it.
+      const again = simulatorConfig(dataStart, {
+        destination: { path: await temporaryDirectory() },
+        streams: ['events'],
+      });
+      sim.faults.add({ endpoint: 'export', kind: 'not_found', when: { hours: lastDay }, times: 1000 });
+      const second = await sync(sim, again);
+      assert.equal(second.streams.events?.status, 'incomplete');
+      assert.equal(
+        second.state.streams.events?.completeBefore,
+        new Date(lastWindow).toISOString().replace('.000', ''),
+      );
+      assert.match(
+        second.streams.events!.notes.join('\n'),
+        /answered 404 for this recent window; its hours stay open/,
+      );
+      const asked = exportsIn(sim.requests).filter((r) => r.start === lastWindow && r.fault === 'not_found');
+      assert.equal(
+        asked.length,
+        1 + FAST_TUNING.notFoundAttempts!,
+        'once in the first sync, then each attempt',
+      );
+      sim.faults.clear();
     });
   });
 

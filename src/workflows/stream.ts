@@ -57,14 +57,13 @@ interface StreamPlan {
   parseCursor(cursor: string): number;
 }
 
-const ACTIVITY_RETRY = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '5 minutes',
-} as const;
-
 function activities(tuning: Tuning) {
-  const retry = { ...ACTIVITY_RETRY, maximumAttempts: tuning.maximumAttempts };
+  const retry = {
+    initialInterval: tuning.retryInitialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: tuning.maximumAttempts,
+  };
   return {
     exporting: proxyActivities<Activities>({
       startToCloseTimeout: '12 hours',

@@ -32,6 +32,8 @@ export interface Tuning {
   dashboardLookbackDays: number;
   /** Attempts for transient failures (429, 5xx, resets, bad bodies) before a slice fails the stream. */
   maximumAttempts: number;
+  /** First wait before a retry; it doubles up to 5 minutes (a Retry-After from Amplitude wins). */
+  retryInitialIntervalMs: number;
   /** Continue-as-new after this many history events even if the server has not suggested it yet. */
   continueAsNewAfterEvents?: number;
 }
@@ -45,6 +47,7 @@ export const DEFAULT_TUNING: Tuning = {
   notFoundRetryDelayMs: 30_000,
   dashboardLookbackDays: 3,
   maximumAttempts: 12,
+  retryInitialIntervalMs: 2000,
 };
 
 /** Per stream: everything before `completeBefore` is in the destination (an instant for events, a date for dashboards). */

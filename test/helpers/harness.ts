@@ -46,6 +46,8 @@ export function simulatorConfig(
 /** Test tuning: short retries so failures surface in seconds. */
 export const FAST_TUNING: Partial<Tuning> = {
   notFoundRetryDelayMs: 200,
+  notFoundAttempts: 2,
+  retryInitialIntervalMs: 100,
   exportHeartbeatTimeoutMs: 10_000,
   maximumAttempts: 4,
 };
