@@ -35,6 +35,15 @@ describe('incremental syncs as time passes (time-skipping server)', () => {
     sim.setNow((await env.currentTimeMs()) + HOUR_MS / 2);
   }
 
+  /**
+   * Moves both clocks to five minutes past the next hour, so that a test which reasons about hour
+   * boundaries does not depend on the minute at which it happens to run.
+   */
+  async function advanceToStartOfNextHour() {
+    const now = await env.currentTimeMs();
+    await advance(floorToHour(now) + HOUR_MS + 5 * 60_000 - now);
+  }
+
   before(async () => {
     env = await startTimeSkippingServer();
     client = new Client({ connection: env.connection });
@@ -57,6 +66,7 @@ describe('incremental syncs as time passes (time-skipping server)', () => {
   }
 
   it('a later sync fetches only the new windows plus the lookback, and the union has no duplicate', async () => {
+    await advanceToStartOfNextHour();
     const out = await temporaryDirectory();
     const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
     const workflowId = uniqueTaskQueue('connection');
@@ -92,6 +102,7 @@ describe('incremental syncs as time passes (time-skipping server)', () => {
   });
 
   it('without a lookback, syncs inside the same hour leave the watermark where it is', async () => {
+    await advanceToStartOfNextHour();
     const out = await temporaryDirectory();
     const config = simulatorConfig(dataStart, {
       destination: { path: out },
