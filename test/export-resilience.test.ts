@@ -33,8 +33,8 @@ function exportsIn(requests: RequestLogEntry[]) {
 
 describe('export windows that Amplitude cannot serve whole, and attempts that die mid-window', () => {
   let env: TestWorkflowEnvironment;
-  const today = floorToDay(Date.now());
-  const dataStart = today - 2 * DAY;
+  // Two whole UTC days that are past the 3-hour availability lag at whatever hour the suite runs.
+  const dataStart = floorToDay(Date.now() - 4 * HOUR_MS) - 2 * DAY;
 
   before(async () => {
     env = await startDevServer();
