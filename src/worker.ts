@@ -40,7 +40,13 @@ export interface AmplitudeWorkerOptions {
   regionBaseUrls?: Partial<Record<ConnectionConfig['data_region'], string>>;
   /** HTTP timeouts and limits of the Amplitude client. */
   http?: Pick<AmplitudeClientOptions, 'headersTimeoutMs' | 'bodyTimeoutMs' | 'dashboardConcurrency'>;
+  /** Longest time a heartbeat (the hours an export has committed) waits before it reaches Temporal. */
+  heartbeatFlushMs?: number;
 }
+
+// The SDK otherwise holds heartbeats back for 80% of the heartbeat timeout (48 s at our 60 s): a retry
+// after a crash would then ask again for up to 48 s of export that was already committed.
+const HEARTBEAT_FLUSH_MS = 2_000;
 
 export function amplitudeClientFor(
   config: AmplitudeWorkerOptions['config'],
@@ -66,6 +72,7 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: createActivities({ amplitude }),
+    maxHeartbeatThrottleInterval: options.heartbeatFlushMs ?? HEARTBEAT_FLUSH_MS,
   });
   return {
     worker,

@@ -69,6 +69,8 @@ export async function workerFor(
     config,
     regionBaseUrls: { 'Standard Server': sim.urls.standard, 'EU Residency Server': sim.urls.eu },
     http,
+    // Tests count requests: a heartbeat that arrives late would make Temporal retry a healthy attempt.
+    heartbeatFlushMs: 100,
   });
 }
 

@@ -253,7 +253,7 @@ describe('Dashboard REST: sessions, annotations, cohorts, event types', () => {
 
 describe('Dashboard REST: concurrency limit', () => {
   it('answers 429 above dashboardConcurrency requests in flight per project, not counting exports', async () => {
-    const sim = await simulator({ dashboardLatencyMs: 300, eventsPerHour: 2 });
+    const sim = await simulator({ dashboardLatencyMs: 2000, eventsPerHour: 2 });
     try {
       const paths = [
         '/api/2/users?start=20240301&end=20240302',

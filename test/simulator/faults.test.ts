@@ -244,7 +244,7 @@ describe('fault injection: stalls', () => {
       );
       const started = Date.now();
       await sim.close();
-      assert.ok(Date.now() - started < 1000);
+      assert.ok(Date.now() - started < 5000, 'close() did not wait for the stalled body');
       assert.equal(await reading, 'failed');
     }));
 });

@@ -129,7 +129,7 @@ export function completeLeadingEntries(archive: Buffer): Array<{ name: string; d
 export async function readUntilQuiet(
   sim: Simulator,
   pathAndQuery: string,
-  quietMs = 300,
+  quietMs = 1500,
 ): Promise<{
   status: number;
   headers: Record<string, string | string[] | undefined>;
