@@ -10,7 +10,14 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
 import { ConfigError, type ConnectionConfig, loadConfigFile, syncSettings } from './config.ts';
-import { formatSummary, runSync, SyncFailedError } from './sync-runner.ts';
+import {
+  deleteSyncSchedule,
+  formatInterval,
+  parseInterval,
+  ScheduleError,
+  upsertSyncSchedule,
+} from './schedule.ts';
+import { formatSummary, previousState, runSync, SyncFailedError } from './sync-runner.ts';
 import { startEmbeddedTemporal } from './temporal/embedded.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
 import { carriedState, stateProblems } from './workflows/state.ts';
@@ -25,34 +32,44 @@ const USAGE = `amplitude-sync: copy Amplitude data into storage you own, orchest
 Usage:
   amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]
   amplitude-sync check --config FILE
+  amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]
+  amplitude-sync schedule --config FILE --delete [--id ID]
   amplitude-sync worker [--config FILE] [--task-queue NAME]
   amplitude-sync demo [--out DIR] [--days N]
 
 Without TEMPORAL_ADDRESS, sync and check start an embedded Temporal dev server (database in
 $AMPLITUDE_SYNC_HOME or ./.amplitude-sync, UI address printed) and an in-process worker.
 With TEMPORAL_ADDRESS (or a Temporal config profile), they start the workflow on that cluster and
-wait for it; run \`amplitude-sync worker\` there. Streams: ${STREAM_NAMES.join(', ')}.`;
+wait for it; run \`amplitude-sync worker\` there. schedule creates (or updates, or deletes) a
+Temporal Schedule on that cluster that syncs every INTERVAL (30m, 1h, 1d), each run starting where
+the previous one ended. Streams: ${STREAM_NAMES.join(', ')}.`;
 
 class UsageError extends Error {}
+
+const taskQueueFromEnv = () => process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+
+/** Runs `fn` against the Temporal cluster named by TEMPORAL_ADDRESS (or a Temporal config profile). */
+async function withCluster<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = taskQueueFromEnv();
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const connection = await Connection.connect(connectionOptions);
+  try {
+    console.error(
+      `using Temporal at ${process.env.TEMPORAL_ADDRESS}; workers on task queue ${taskQueue} do the work`,
+    );
+    return await fn(new Client({ connection, ...(namespace ? { namespace } : {}) }), taskQueue);
+  } finally {
+    await connection.close();
+  }
+}
 
 /** Runs `fn` against Temporal: a cluster when TEMPORAL_ADDRESS is set, else an embedded server plus a worker. */
 async function withTemporal<T>(
   config: ConnectionConfig,
   fn: (client: Client, taskQueue: string) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-  if (process.env.TEMPORAL_ADDRESS) {
-    const { connectionOptions, namespace } = loadClientConnectConfig();
-    const connection = await Connection.connect(connectionOptions);
-    try {
-      console.error(
-        `using Temporal at ${process.env.TEMPORAL_ADDRESS}; workers on task queue ${taskQueue} do the work`,
-      );
-      return await fn(new Client({ connection, ...(namespace ? { namespace } : {}) }), taskQueue);
-    } finally {
-      await connection.close();
-    }
-  }
+  if (process.env.TEMPORAL_ADDRESS) return withCluster(fn);
+  const taskQueue = taskQueueFromEnv();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const embedded = await startEmbeddedTemporal();
   console.error(`embedded Temporal: UI at ${embedded.uiUrl} (database ${embedded.databasePath})`);
@@ -177,6 +194,60 @@ async function checkCommand(args: string[]): Promise<number> {
   });
 }
 
+async function scheduleCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      every: { type: 'string' },
+      out: { type: 'string' },
+      streams: { type: 'string' },
+      id: { type: 'string' },
+      delete: { type: 'boolean' },
+    },
+  });
+  if (!values.config) throw new UsageError('schedule needs --config FILE');
+  if (!process.env.TEMPORAL_ADDRESS) {
+    throw new UsageError(
+      'schedule needs a Temporal cluster that stays up: set TEMPORAL_ADDRESS and run `amplitude-sync worker` next to it. (The embedded server lives only while a command runs; on one machine, run `amplitude-sync sync` from cron instead.)',
+    );
+  }
+  const config = await loadConfigFile(values.config, process.env, configOptions());
+  const streams = parseStreams(values.streams);
+  if (streams) config.streams = streams;
+  if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
+  const scheduleId = connectionId(values.config, config, values.id);
+  if (values.delete) {
+    return withCluster(async (client) => {
+      await deleteSyncSchedule(client, scheduleId);
+      console.log(`schedule ${scheduleId} deleted; the data and manifests it wrote stay in place`);
+      return 0;
+    });
+  }
+  if (!values.every) throw new UsageError('schedule needs --every INTERVAL (like 30m, 1h or 1d) or --delete');
+  const everyMs = parseInterval(values.every);
+  if (everyMs === undefined) {
+    throw new UsageError(
+      `--every ${values.every}: give a whole number of minutes, hours or days, at least 1m (30m, 1h, 1d)`,
+    );
+  }
+  return withCluster(async (client, taskQueue) => {
+    const initialState = await previousState(client, scheduleId);
+    const outcome = await upsertSyncSchedule({
+      client,
+      scheduleId,
+      taskQueue,
+      settings: syncSettings(config),
+      everyMs,
+      ...(initialState ? { initialState } : {}),
+    });
+    console.log(
+      `schedule ${scheduleId} ${outcome}: syncs ${config.streams.join(', ')} every ${formatInterval(everyMs)}, a run still going when the next is due makes that one wait (overlap SKIP); runs are workflows ${scheduleId}-<time>, each starting where the previous ended${initialState ? ' (the first from the state of the last sync of this connection)' : ''}`,
+    );
+    return 0;
+  });
+}
+
 async function workerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -201,6 +272,7 @@ async function demoCommand(args: string[]): Promise<number> {
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   sync: syncCommand,
   check: checkCommand,
+  schedule: scheduleCommand,
   worker: workerCommand,
   demo: demoCommand,
 };
@@ -215,7 +287,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof ScheduleError) {
       console.error(error.message);
       return 2;
     }

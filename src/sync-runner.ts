@@ -31,11 +31,19 @@ async function stateOfRun(
 }
 
 /**
- * The state the connection's last finished sync reached: a completed run's result, or the progress a
- * failed run kept in its failure. When the latest run ended without either (terminated, cancelled),
- * the earlier runs are searched.
+ * The state the connection's syncs reached: the furthest of its last finished manual sync (a completed
+ * run's result, or the progress a failed run kept in its failure; when the latest run ended without
+ * either, the earlier runs are searched) and the newest finished run of its schedule, if it has one.
  */
 export async function previousState(client: Client, workflowId: string): Promise<SyncState | undefined> {
+  const manual = await manualRunsState(client, workflowId);
+  const scheduled = await scheduledRunsState(client, workflowId);
+  return manual || scheduled ? furthest(manual, scheduled) : undefined;
+}
+
+const quoted = (value: string) => `'${value.replaceAll("'", "\\'")}'`;
+
+async function manualRunsState(client: Client, workflowId: string): Promise<SyncState | undefined> {
   let latest: Awaited<ReturnType<WorkflowHandle['describe']>>;
   try {
     latest = await client.workflow.getHandle(workflowId).describe();
@@ -51,14 +59,24 @@ export async function previousState(client: Client, workflowId: string): Promise
   const state = await stateOfRun(client, workflowId, latest.runId);
   if (state) return state;
   const earlier: SyncState[] = [];
-  for await (const execution of client.workflow.list({
-    query: `WorkflowId = '${workflowId.replaceAll("'", "\\'")}'`,
-  })) {
+  for await (const execution of client.workflow.list({ query: `WorkflowId = ${quoted(workflowId)}` })) {
     if (execution.status.name !== 'COMPLETED' && execution.status.name !== 'FAILED') continue;
     const found = await stateOfRun(client, workflowId, execution.runId);
     if (found) earlier.push(found);
   }
   return earlier.length > 0 ? furthest(...earlier) : undefined;
+}
+
+/** Runs a Temporal Schedule started are listed newest first; the first finished one with a state wins. */
+async function scheduledRunsState(client: Client, scheduleId: string): Promise<SyncState | undefined> {
+  for await (const execution of client.workflow.list({
+    query: `TemporalScheduledById = ${quoted(scheduleId)}`,
+  })) {
+    if (execution.status.name !== 'COMPLETED' && execution.status.name !== 'FAILED') continue;
+    const found = await stateOfRun(client, execution.workflowId, execution.runId);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 export interface RunSyncOptions {

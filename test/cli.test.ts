@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HOUR_MS } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+import type { SyncInput } from '../src/workflows/types.ts';
 import { type Simulator, startSimulator, temporaryDirectory } from './helpers/harness.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
@@ -96,6 +97,19 @@ describe('the amplitude-sync command', () => {
     assert.match(missing.stderr, /--state .*nope\.json: ENOENT/);
   });
 
+  it('refuses a schedule without a cluster, or with an interval it cannot use (exit 2)', async () => {
+    const config = await configFile('scheduled.json');
+    const local = await run(['schedule', '--config', config, '--every', '1h'], credentials, dir);
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /schedule needs a Temporal cluster that stays up: set TEMPORAL_ADDRESS/);
+    const env = { ...credentials, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const seconds = await run(['schedule', '--config', config, '--every', '10s'], env, dir);
+    assert.equal(seconds.code, 2);
+    assert.match(seconds.stderr, /--every 10s: give a whole number of minutes, hours or days, at least 1m/);
+    const missing = await run(['schedule', '--config', config], env, dir);
+    assert.match(missing.stderr, /schedule needs --every INTERVAL \(like 30m, 1h or 1d\) or --delete/);
+  });
+
   it('refuses a bad config before starting anything, naming the field (exit 2)', async () => {
     const config = await configFile('bad.json', { request_time_range: 0, data_region: 'US' });
     const result = await run(['sync', '--config', config], credentials, dir);
@@ -139,7 +153,9 @@ describe('the amplitude-sync command', () => {
 
   it('with TEMPORAL_ADDRESS, sync starts the workflow for separate workers and waits; check reports a bad key', async () => {
     const temporal: TestWorkflowEnvironment = await startDevServer();
-    const config = await configFile('remote.json', { streams: ['annotations', 'events_list'] });
+    const config = await configFile('remote.json', {
+      streams: ['annotations', 'events_list', 'average_session_length'],
+    });
     const env = { TEMPORAL_ADDRESS: temporal.address, AMPLITUDE_SYNC_TASK_QUEUE: 'cli-remote' };
     const worker = start(['worker', '--config', config], { ...env, ...credentials }, dir);
     try {
@@ -150,6 +166,29 @@ describe('the amplitude-sync command', () => {
       const workflowId = /sync started: workflow (\S+),/.exec(sync.stderr)![1]!;
       const described = await temporal.client.workflow.getHandle(workflowId).describe();
       assert.equal(described.status.name, 'COMPLETED');
+
+      const created = await run(['schedule', '--config', config, '--every', '1h'], env, dir);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, new RegExp(`schedule ${workflowId} created: syncs .* every 1h`));
+      const schedule = temporal.client.schedule.getHandle(workflowId);
+      const before = await schedule.describe();
+      assert.equal(before.spec.intervals?.[0]?.every, HOUR_MS);
+      assert.equal(before.policies.overlap, 'SKIP');
+      const input = before.action.args?.[0] as SyncInput | undefined;
+      assert.deepEqual(input?.settings.streams, ['annotations', 'events_list', 'average_session_length']);
+      assert.match(
+        input?.initialState?.streams.average_session_length?.completeBefore ?? '',
+        /^\d{4}-\d{2}-\d{2}$/,
+        'the first scheduled run continues from the manual sync',
+      );
+      const updated = await run(['schedule', '--config', config, '--every', '30m'], env, dir);
+      assert.match(updated.stdout, /updated: .* every 30m/);
+      assert.equal((await schedule.describe()).spec.intervals?.[0]?.every, HOUR_MS / 2);
+      const deleted = await run(['schedule', '--config', config, '--delete'], env, dir);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      const again = await run(['schedule', '--config', config, '--delete'], env, dir);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, new RegExp(`there is no schedule ${workflowId} to delete`));
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.on('close', resolve));

@@ -1,7 +1,8 @@
 // Where a sync's incremental state comes from. Pure: shared by the workflow and the command line.
+import { ApplicationFailure } from '@temporalio/common';
 import { isStreamName, STREAM_NAMES, STREAMS, type StreamName } from '../amplitude/streams.ts';
 import { parseIsoDate } from '../amplitude/time.ts';
-import type { StreamState, SyncState } from './types.ts';
+import type { StreamState, SyncInput, SyncState } from './types.ts';
 
 /** The state inside a sync result, or inside the details of a failed sync. */
 export function carriedState(value: unknown): SyncState | undefined {
@@ -61,4 +62,28 @@ export function stateProblems(value: unknown): string[] {
     }
   }
   return problems;
+}
+
+function usable(state: SyncState, what: string): SyncState {
+  const problems = stateProblems(state);
+  if (problems.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'InvalidState',
+      nonRetryable: true,
+      message: `the ${what} is unusable: ${problems.join('; ')}. Give the state a previous sync returned (or its manifest), or run a full refresh.`,
+    });
+  }
+  return state;
+}
+
+/**
+ * The state a sync starts from: explicit input; else, per stream, the furthest of what the previous
+ * scheduled run left (its result, or the progress a failed run kept in its failure) and the state the
+ * schedule was created with; else nothing (start_date).
+ */
+export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
+  if (input.fullRefresh) return { streams: {} };
+  if (input.state) return usable(input.state, 'state given to this sync');
+  const initial = input.initialState && usable(input.initialState, 'initial state of this schedule');
+  return furthest(carriedState(lastResult), failureDetailsState(lastFailure), initial);
 }

@@ -12,7 +12,7 @@ import {
 import type { Activities } from '../activities/index.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { isoInstant } from '../amplitude/time.ts';
-import { carriedState, failureDetailsState, furthest, stateProblems } from './state.ts';
+import { startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
 import type { StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
 
@@ -24,26 +24,6 @@ const { writeManifest } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5 },
   summary: 'write the sync manifest',
 });
-
-/**
- * The state this run starts from: explicit input, else what the previous scheduled run left (its
- * result, or the progress a failed run kept in its failure), else nothing (start_date).
- */
-export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
-  if (input.fullRefresh) return { streams: {} };
-  if (input.state) {
-    const problems = stateProblems(input.state);
-    if (problems.length > 0) {
-      throw ApplicationFailure.create({
-        type: 'InvalidState',
-        nonRetryable: true,
-        message: `the state given to this sync is unusable: ${problems.join('; ')}. Give the state a previous sync returned (or its manifest), or run a full refresh.`,
-      });
-    }
-    return input.state;
-  }
-  return furthest(carriedState(lastResult), failureDetailsState(lastFailure));
-}
 
 function fileSafe(value: string): string {
   return value.replace(/[^\w.-]+/g, '_');

@@ -63,6 +63,11 @@ export interface SyncInput {
   settings: SyncSettings;
   /** Explicit state wins over the previous run's result. */
   state?: SyncState;
+  /**
+   * For scheduled runs: where to start when no earlier run of the schedule got further (the
+   * connection's state when the schedule was created).
+   */
+  initialState?: SyncState;
   /** Ignore every earlier state and read from start_date. */
   fullRefresh?: boolean;
 }

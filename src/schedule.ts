@@ -1,0 +1,109 @@
+// A Temporal Schedule that syncs one connection at an interval. Each run starts where the previous one
+// ended: Temporal hands a scheduled run the previous run's result (or failure) as lastResult.
+import {
+  type Client,
+  ScheduleAlreadyRunning,
+  type ScheduleDescription,
+  ScheduleNotFoundError,
+  type ScheduleOptionsAction,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
+import type { SyncInput, SyncSettings, SyncState } from './workflows/types.ts';
+
+export class ScheduleError extends Error {
+  override name = 'ScheduleError';
+}
+
+export interface SyncScheduleOptions {
+  client: Client;
+  /** Names the connection; scheduled runs get workflow IDs `<scheduleId>-<time of the action>`. */
+  scheduleId: string;
+  taskQueue: string;
+  settings: SyncSettings;
+  everyMs: number;
+  /** Where the first scheduled run starts (typically the state the connection's manual syncs reached). */
+  initialState?: SyncState;
+}
+
+const MINUTE_MS = 60_000;
+
+/** `30m`, `1h`, `1d` style intervals, at least one minute. */
+export function parseInterval(text: string): number | undefined {
+  const match = /^(\d+)\s*(m|min|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { m: MINUTE_MS, min: MINUTE_MS, h: 60 * MINUTE_MS, d: 24 * 60 * MINUTE_MS }[match[2]!]!;
+  const ms = Number(match[1]) * unit;
+  return ms >= MINUTE_MS ? ms : undefined;
+}
+
+export function formatInterval(ms: number): string {
+  if (ms % (24 * 60 * MINUTE_MS) === 0) return `${ms / (24 * 60 * MINUTE_MS)}d`;
+  if (ms % (60 * MINUTE_MS) === 0) return `${ms / (60 * MINUTE_MS)}h`;
+  return `${ms / MINUTE_MS}m`;
+}
+
+function syncAction(
+  options: SyncScheduleOptions,
+  initialState: SyncState | undefined,
+): ScheduleOptionsAction {
+  const input: SyncInput = { settings: options.settings, ...(initialState ? { initialState } : {}) };
+  return {
+    type: 'startWorkflow',
+    workflowType: 'sync',
+    workflowId: options.scheduleId,
+    taskQueue: options.taskQueue,
+    args: [input],
+    staticSummary: `Scheduled Amplitude sync of ${options.settings.streams.join(', ')}`,
+  };
+}
+
+function note(options: SyncScheduleOptions): string {
+  return `Syncs ${options.settings.streams.join(', ')} into ${options.settings.destination} every ${formatInterval(options.everyMs)}; each run starts where the previous one ended.`;
+}
+
+/**
+ * Creates the schedule, or updates its interval and settings if it exists (keeping its initial state
+ * and the result of its last run, so the next run stays incremental).
+ *
+ * Overlap policy SKIP: a run still going when the next is due makes that one wait for the following
+ * interval, so two syncs of one connection never race. The catch-up window of one interval means a
+ * long outage of the workers is followed by one run, not by one per missed interval.
+ */
+export async function upsertSyncSchedule(options: SyncScheduleOptions): Promise<'created' | 'updated'> {
+  const spec = { intervals: [{ every: options.everyMs }] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.everyMs };
+  try {
+    await options.client.schedule.create({
+      scheduleId: options.scheduleId,
+      spec,
+      action: syncAction(options, options.initialState),
+      policies,
+      state: { note: note(options) },
+    });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await options.client.schedule.getHandle(options.scheduleId).update((previous: ScheduleDescription) => {
+    const previousInput = previous.action.args?.[0] as SyncInput | undefined;
+    return {
+      ...previous,
+      spec,
+      action: syncAction(options, previousInput?.initialState),
+      policies: { ...previous.policies, ...policies },
+      state: { ...previous.state, note: note(options) },
+    };
+  });
+  return 'updated';
+}
+
+export async function deleteSyncSchedule(client: Client, scheduleId: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(scheduleId).delete();
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) {
+      throw new ScheduleError(`there is no schedule ${scheduleId} to delete`);
+    }
+    throw error;
+  }
+}
