@@ -468,7 +468,7 @@ describe('docker-compose.yml', () => {
     test('an unknown CLI command or option', () => {
       expectProblem((c) => {
         c.services.worker!.command = ['wroker', '--config', '/config/connection.json'];
-      }, /not one of sync, check, worker, demo/);
+      }, /command "wroker" is not one of sync, check, schedule, worker, demo/);
       expectProblem((c) => {
         c.services.worker!.command = ['worker', '--konfig', '/config/connection.json'];
       }, /no option --konfig/);
