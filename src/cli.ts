@@ -130,6 +130,18 @@ function connectionId(configPath: string, config: ConnectionConfig, explicit?: s
   return `amplitude-sync-${name}-${place}`;
 }
 
+/** The connection config with the command line's --streams and --out applied. */
+async function loadConnection(
+  configPath: string,
+  overrides: { streams?: string | undefined; out?: string | undefined },
+): Promise<ConnectionConfig> {
+  const config = await loadConfigFile(configPath, process.env, configOptions());
+  const streams = parseStreams(overrides.streams);
+  if (streams) config.streams = streams;
+  if (overrides.out) config.destination = { type: 'local', path: resolve(overrides.out) };
+  return config;
+}
+
 async function syncCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -145,10 +157,7 @@ async function syncCommand(args: string[]): Promise<number> {
   if (!values.config) throw new UsageError('sync needs --config FILE');
   if (values.state && values['full-refresh'])
     throw new UsageError('--state and --full-refresh exclude each other');
-  const config = await loadConfigFile(values.config, process.env, configOptions());
-  const streams = parseStreams(values.streams);
-  if (streams) config.streams = streams;
-  if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
+  const config = await loadConnection(values.config, values);
   const state = values.state ? await readStateFile(values.state) : undefined;
   const workflowId = connectionId(values.config, config, values.id);
   return withTemporal(config, async (client, taskQueue) => {
@@ -212,10 +221,7 @@ async function scheduleCommand(args: string[]): Promise<number> {
       'schedule needs a Temporal cluster that stays up: set TEMPORAL_ADDRESS and run `amplitude-sync worker` next to it. (The embedded server lives only while a command runs; on one machine, run `amplitude-sync sync` from cron instead.)',
     );
   }
-  const config = await loadConfigFile(values.config, process.env, configOptions());
-  const streams = parseStreams(values.streams);
-  if (streams) config.streams = streams;
-  if (values.out) config.destination = { type: 'local', path: resolve(values.out) };
+  const config = await loadConnection(values.config, values);
   const scheduleId = connectionId(values.config, config, values.id);
   if (values.delete) {
     return withCluster(async (client) => {
