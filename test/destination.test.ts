@@ -59,6 +59,30 @@ describe('local destination', () => {
     assert.deepEqual(await filesUnder(root), []);
   });
 
+  it('two writers of the same hours at once (two syncs of one destination) leave whole files', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dest-'));
+    const destination = new LocalDestination(root);
+    const writers = ['run-a', 'run-b'].map((tag) => destination.hourPartitionWriter(`3-1-${tag}`, 1));
+    for (let h = 0; h < 3; h++) {
+      for (const [i, writer] of writers.entries()) {
+        await writer.write(base + h * HOUR, Buffer.from(`{"h":${h},"writer":${i}}\n`.repeat(1000)), 1000);
+      }
+    }
+    await Promise.all(
+      writers.map(async (writer) => Promise.all(writer.pendingHours().map((h) => writer.commit(h)))),
+    );
+    for (let h = 0; h < 3; h++) {
+      const lines = new Set(
+        gunzipSync(await readFile(join(root, eventHourPartition(base + h * HOUR))))
+          .toString()
+          .trim()
+          .split('\n'),
+      );
+      assert.equal(lines.size, 1, "the file is one writer's, whole");
+    }
+    assert.equal((await filesUnder(root)).filter((f) => f.endsWith('.tmp')).length, 0);
+  });
+
   it('rewriting a partition replaces it whole', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
     const destination = new LocalDestination(root);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
@@ -145,6 +147,12 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
         'still incremental after the update',
       );
 
+      assert.deepEqual(
+        await readdir(join(out, '_manifests')),
+        [scheduleId],
+        "every scheduled run's manifest is filed under the schedule",
+      );
+      assert.equal((await readdir(join(out, '_manifests', scheduleId))).length, 3);
       assert.deepEqual(
         await previousState(env.client, scheduleId),
         third.result.state,

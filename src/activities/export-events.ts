@@ -1,5 +1,6 @@
 // The events activity: one export window -> hour partitions. It commits hours as the archive moves
 // past them and heartbeats the committed boundary, so a retry asks Amplitude only for what is left.
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { AmplitudeClient } from '../amplitude/client.ts';
 import { FailureType, toFailure } from '../amplitude/errors.ts';
@@ -86,7 +87,10 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
   if (from >= windowEnd) return result('complete');
 
   const destination = deps.destination(input.destination);
-  const writer = destination.hourPartitionWriter(`${info.activityId}-${info.attempt}`);
+  // Unique across workflows too: another sync (a manual one, another schedule) may write the same hours.
+  const writer = destination.hourPartitionWriter(
+    `${info.activityId}-${info.attempt}-${randomUUID().slice(0, 8)}`,
+  );
   let lastBeat = 0;
   const beat = (force = false) => {
     const now = Date.now();

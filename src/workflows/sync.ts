@@ -1,4 +1,6 @@
 // A sync of one connection: one child workflow per stream, all awaited; the result is the new state.
+
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ApplicationFailure,
   ChildWorkflowFailure,
@@ -25,6 +27,8 @@ const { writeManifest } = proxyActivities<Activities>({
   summary: 'write the sync manifest',
 });
 
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
 function fileSafe(value: string): string {
   return value.replace(/[^\w.-]+/g, '_');
 }
@@ -41,7 +45,9 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
   const { settings } = input;
   const startedAt = Date.now();
   const previous = startingState(input, info.lastResult, info.lastFailure);
-  const runKey = `${fileSafe(info.workflowId)}/${isoInstant(startedAt).slice(0, 19).replace(/:/g, '-')}Z_${info.runId.slice(0, 8)}`;
+  // A scheduled run's workflow ID carries the time of the action; its manifests go with the schedule's.
+  const connection = info.typedSearchAttributes.get(SCHEDULED_BY) ?? info.workflowId;
+  const runKey = `${fileSafe(connection)}/${isoInstant(startedAt).slice(0, 19).replace(/:/g, '-')}Z_${info.runId}`;
 
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
   setHandler(syncProgressQuery, () => progress);
