@@ -33,7 +33,7 @@ Usage:
   amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]
   amplitude-sync check --config FILE
   amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]
-  amplitude-sync schedule --config FILE --delete [--id ID]
+  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]
   amplitude-sync worker [--config FILE] [--task-queue NAME]
   amplitude-sync demo [--out DIR] [--days N]
 
@@ -238,7 +238,14 @@ async function scheduleCommand(args: string[]): Promise<number> {
     );
   }
   return withCluster(async (client, taskQueue) => {
-    const initialState = await previousState(client, scheduleId);
+    let initialState: SyncState | undefined;
+    try {
+      initialState = await previousState(client, scheduleId);
+    } catch (error) {
+      if (!(error instanceof SyncFailedError)) throw error;
+      console.error(`schedule not created: ${error.message}`);
+      return 1;
+    }
     const outcome = await upsertSyncSchedule({
       client,
       scheduleId,
@@ -247,8 +254,10 @@ async function scheduleCommand(args: string[]): Promise<number> {
       everyMs,
       ...(initialState ? { initialState } : {}),
     });
+    const { info } = await client.schedule.getHandle(scheduleId).describe();
+    const next = info.nextActionTimes[0]?.toISOString() ?? 'never';
     console.log(
-      `schedule ${scheduleId} ${outcome}: syncs ${config.streams.join(', ')} every ${formatInterval(everyMs)}, a run still going when the next is due makes that one wait (overlap SKIP); runs are workflows ${scheduleId}-<time>, each starting where the previous ended${initialState ? ' (the first from the state of the last sync of this connection)' : ''}`,
+      `schedule ${scheduleId} ${outcome}: syncs ${config.streams.join(', ')} every ${formatInterval(everyMs)}, next at ${next}; a run due while the previous one is still going is skipped (overlap SKIP). Runs are workflows ${scheduleId}-<time>, each starting where the previous ended${initialState ? ' (the first from the state of the last sync of this connection)' : ''}.`,
     );
     return 0;
   });

@@ -8,6 +8,7 @@ import {
   type ScheduleOptionsAction,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import { furthest, stateProblems } from './workflows/state.ts';
 import type { SyncInput, SyncSettings, SyncState } from './workflows/types.ts';
 
 export class ScheduleError extends Error {
@@ -61,15 +62,25 @@ function note(options: SyncScheduleOptions): string {
   return `Syncs ${options.settings.streams.join(', ')} into ${options.settings.destination} every ${formatInterval(options.everyMs)}; each run starts where the previous one ended.`;
 }
 
+function refuseUnusable(state: SyncState | undefined, scheduleId: string): void {
+  const problems = state ? stateProblems(state) : [];
+  if (problems.length > 0) {
+    throw new ScheduleError(
+      `the state schedule ${scheduleId} would start from is unusable: ${problems.join('; ')}`,
+    );
+  }
+}
+
 /**
- * Creates the schedule, or updates its interval and settings if it exists (keeping its initial state
- * and the result of its last run, so the next run stays incremental).
+ * Creates the schedule, or updates its interval and settings if it exists (keeping the result of its
+ * last run, so the next run stays incremental).
  *
- * Overlap policy SKIP: a run still going when the next is due makes that one wait for the following
- * interval, so two syncs of one connection never race. The catch-up window of one interval means a
- * long outage of the workers is followed by one run, not by one per missed interval.
+ * Overlap policy SKIP: a run due while the previous one is still going is skipped, so scheduled syncs
+ * of a connection never race. The catch-up window of one interval: after the Temporal server itself
+ * was down, at most the missed runs of one interval are taken, not one per missed interval.
  */
 export async function upsertSyncSchedule(options: SyncScheduleOptions): Promise<'created' | 'updated'> {
+  refuseUnusable(options.initialState, options.scheduleId);
   const spec = { intervals: [{ every: options.everyMs }] };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.everyMs };
   try {
@@ -86,10 +97,18 @@ export async function upsertSyncSchedule(options: SyncScheduleOptions): Promise<
   }
   await options.client.schedule.getHandle(options.scheduleId).update((previous: ScheduleDescription) => {
     const previousInput = previous.action.args?.[0] as SyncInput | undefined;
+    const previousDestination = previousInput?.settings.destination;
+    if (previousDestination !== undefined && previousDestination !== options.settings.destination) {
+      // Its runs continue from where the old destination got: the new one would miss everything before.
+      throw new ScheduleError(
+        `schedule ${options.scheduleId} writes to ${previousDestination}; to sync into ${options.settings.destination}, delete it (schedule --delete) and create it again, or give another --id`,
+      );
+    }
+    const initialState = furthest(previousInput?.initialState, options.initialState);
     return {
       ...previous,
       spec,
-      action: syncAction(options, previousInput?.initialState),
+      action: syncAction(options, Object.keys(initialState.streams).length > 0 ? initialState : undefined),
       policies: { ...previous.policies, ...policies },
       state: { ...previous.state, note: note(options) },
     };
@@ -102,7 +121,9 @@ export async function deleteSyncSchedule(client: Client, scheduleId: string): Pr
     await client.schedule.getHandle(scheduleId).delete();
   } catch (error) {
     if (error instanceof ScheduleNotFoundError) {
-      throw new ScheduleError(`there is no schedule ${scheduleId} to delete`);
+      throw new ScheduleError(
+        `there is no schedule ${scheduleId} to delete. Schedule IDs come from the config file and the output directory: give the same --out (or --id) as when it was created; \`temporal schedule list\` shows them.`,
+      );
     }
     throw error;
   }

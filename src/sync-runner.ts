@@ -1,7 +1,13 @@
 // Starting a sync from outside Temporal (command line, tests): the workflow ID names the connection,
 // the state comes from the connection's previous runs in Temporal unless given, and the outcome is
 // printed per stream.
-import { type Client, ServiceError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  type Client,
+  ScheduleNotFoundError,
+  ServiceError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { isoInstant } from './amplitude/time.ts';
 import { DEFAULT_TASK_QUEUE } from './worker.ts';
@@ -41,7 +47,7 @@ export async function previousState(client: Client, workflowId: string): Promise
   return manual || scheduled ? furthest(manual, scheduled) : undefined;
 }
 
-const quoted = (value: string) => `'${value.replaceAll("'", "\\'")}'`;
+const quoted = (value: string) => `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
 async function manualRunsState(client: Client, workflowId: string): Promise<SyncState | undefined> {
   let latest: Awaited<ReturnType<WorkflowHandle['describe']>>;
@@ -70,26 +76,45 @@ async function manualRunsState(client: Client, workflowId: string): Promise<Sync
 const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_UNIMPLEMENTED = 12;
 
+function grpcCode(error: unknown): unknown {
+  return error instanceof ServiceError ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+}
+
 /** Runs a Temporal Schedule started are listed newest first; the first finished one with a state wins. */
 async function scheduledRunsState(client: Client, scheduleId: string): Promise<SyncState | undefined> {
   try {
     for await (const execution of client.workflow.list({
-      query: `TemporalScheduledById = ${quoted(scheduleId)}`,
+      query: `TemporalScheduledById = ${quoted(scheduleId)} AND WorkflowType = 'sync'`,
     })) {
       if (execution.status.name !== 'COMPLETED' && execution.status.name !== 'FAILED') continue;
       const found = await stateOfRun(client, execution.workflowId, execution.runId);
       if (found) return found;
     }
   } catch (error) {
-    // A server that cannot list workflows by schedule (the time-skipping test server) has no
-    // scheduled runs to offer; the connection's own runs still decide.
-    const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    if (error instanceof ServiceError && (code === GRPC_UNIMPLEMENTED || code === GRPC_INVALID_ARGUMENT)) {
+    // The time-skipping test server cannot list workflows at all: it has no scheduled runs.
+    if (grpcCode(error) === GRPC_UNIMPLEMENTED) return undefined;
+    if (grpcCode(error) === GRPC_INVALID_ARGUMENT) {
+      console.warn(
+        `cannot list the runs of schedule ${scheduleId} (${(error as Error).message}): this sync continues from the connection's own runs and may read again what the schedule synced`,
+      );
       return undefined;
     }
     throw error;
   }
   return undefined;
+}
+
+/** A connection that runs on a schedule is synced by the schedule only, so that two syncs never race. */
+async function refuseIfScheduled(client: Client, workflowId: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(workflowId).describe();
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError || grpcCode(error) === GRPC_UNIMPLEMENTED) return;
+    throw error;
+  }
+  throw new SyncFailedError(
+    `connection ${workflowId} runs on a Temporal Schedule of the same ID; trigger a run there instead (Temporal UI, Schedules, Trigger with overlap policy Skip), or delete the schedule first (amplitude-sync schedule --delete)`,
+  );
 }
 
 export interface RunSyncOptions {
@@ -105,6 +130,7 @@ export interface RunSyncOptions {
 
 export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
   const { client, workflowId, settings } = options;
+  await refuseIfScheduled(client, workflowId);
   const state = options.fullRefresh
     ? undefined
     : (options.state ?? (await previousState(client, workflowId)));

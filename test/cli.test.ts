@@ -107,6 +107,7 @@ describe('the amplitude-sync command', () => {
     assert.equal(seconds.code, 2);
     assert.match(seconds.stderr, /--every 10s: give a whole number of minutes, hours or days, at least 1m/);
     const missing = await run(['schedule', '--config', config], env, dir);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /schedule needs --every INTERVAL \(like 30m, 1h or 1d\) or --delete/);
   });
 
@@ -169,7 +170,10 @@ describe('the amplitude-sync command', () => {
 
       const created = await run(['schedule', '--config', config, '--every', '1h'], env, dir);
       assert.equal(created.code, 0, created.stderr);
-      assert.match(created.stdout, new RegExp(`schedule ${workflowId} created: syncs .* every 1h`));
+      assert.match(
+        created.stdout,
+        new RegExp(`schedule ${workflowId} created: syncs .* every 1h, next at 20`),
+      );
       const schedule = temporal.client.schedule.getHandle(workflowId);
       const before = await schedule.describe();
       assert.equal(before.spec.intervals?.[0]?.every, HOUR_MS);
@@ -184,11 +188,17 @@ describe('the amplitude-sync command', () => {
       const updated = await run(['schedule', '--config', config, '--every', '30m'], env, dir);
       assert.match(updated.stdout, /updated: .* every 30m/);
       assert.equal((await schedule.describe()).spec.intervals?.[0]?.every, HOUR_MS / 2);
+      const manual = await run(['sync', '--config', config], env, dir);
+      assert.equal(manual.code, 1, 'a scheduled connection is not synced by hand as well');
+      assert.match(manual.stderr, /runs on a Temporal Schedule of the same ID; trigger a run there instead/);
       const deleted = await run(['schedule', '--config', config, '--delete'], env, dir);
       assert.equal(deleted.code, 0, deleted.stderr);
       const again = await run(['schedule', '--config', config, '--delete'], env, dir);
       assert.equal(again.code, 2);
-      assert.match(again.stderr, new RegExp(`there is no schedule ${workflowId} to delete`));
+      assert.match(
+        again.stderr,
+        new RegExp(`there is no schedule ${workflowId} to delete. .*give the same --out`),
+      );
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.on('close', resolve));

@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { floorToHour, HOUR_MS, isoInstant } from '../src/amplitude/time.ts';
@@ -101,7 +102,7 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
       const handle = env.client.schedule.getHandle(scheduleId);
       const described = await handle.describe();
       assert.equal(described.policies.overlap, 'SKIP', 'two syncs of a connection never overlap');
-      assert.equal(described.policies.catchupWindow, RARELY, 'an outage is followed by one run, not a burst');
+      assert.equal(described.policies.catchupWindow, RARELY, 'a catch-up window of one interval');
 
       const first = await triggerAndWait(handle);
       assert.match(first.workflowId, new RegExp(`^${scheduleId}-`));
@@ -153,10 +154,49 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
         "every scheduled run's manifest is filed under the schedule",
       );
       assert.equal((await readdir(join(out, '_manifests', scheduleId))).length, 3);
+      // Visibility learns that the third run completed a moment after its result is known.
+      let found = await previousState(env.client, scheduleId);
+      for (let tries = 0; tries < 50 && !isDeepStrictEqual(found, third.result.state); tries++) {
+        await sleep(100);
+        found = await previousState(env.client, scheduleId);
+      }
       assert.deepEqual(
-        await previousState(env.client, scheduleId),
+        found,
         third.result.state,
-        'a manual sync of the connection (or a new schedule) continues from the newest scheduled run',
+        'a new schedule of the connection (or a sync after its deletion) continues from the newest scheduled run',
+      );
+
+      const elsewhere = settingsFor(
+        simulatorConfig(dataStart, {
+          destination: { path: await temporaryDirectory() },
+          streams: ['events'],
+        }),
+      );
+      await assert.rejects(
+        upsertSyncSchedule({
+          client: env.client,
+          scheduleId,
+          taskQueue,
+          settings: elsewhere,
+          everyMs: RARELY,
+        }),
+        (error: unknown) =>
+          error instanceof ScheduleError &&
+          /writes to .*; to sync into .*, delete it \(schedule --delete\) and create it again/.test(
+            error.message,
+          ),
+        'a schedule does not carry its position over to another destination',
+      );
+      await assert.rejects(
+        upsertSyncSchedule({
+          client: env.client,
+          scheduleId: `${scheduleId}-bad`,
+          taskQueue,
+          settings: settingsFor(config),
+          everyMs: RARELY,
+          initialState: { streams: { events: { completeBefore: 'soon' } } },
+        }),
+        /the state schedule .*-bad would start from is unusable: events: completeBefore "soon" is not a UTC time/,
       );
 
       await deleteSyncSchedule(env.client, scheduleId);

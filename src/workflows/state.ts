@@ -64,13 +64,13 @@ export function stateProblems(value: unknown): string[] {
   return problems;
 }
 
-function usable(state: SyncState, what: string): SyncState {
+function usable(state: SyncState, what: string, fix: string): SyncState {
   const problems = stateProblems(state);
   if (problems.length > 0) {
     throw ApplicationFailure.create({
       type: 'InvalidState',
       nonRetryable: true,
-      message: `the ${what} is unusable: ${problems.join('; ')}. Give the state a previous sync returned (or its manifest), or run a full refresh.`,
+      message: `the ${what} is unusable: ${problems.join('; ')}. ${fix}`,
     });
   }
   return state;
@@ -83,7 +83,19 @@ function usable(state: SyncState, what: string): SyncState {
  */
 export function startingState(input: SyncInput, lastResult: unknown, lastFailure: unknown): SyncState {
   if (input.fullRefresh) return { streams: {} };
-  if (input.state) return usable(input.state, 'state given to this sync');
-  const initial = input.initialState && usable(input.initialState, 'initial state of this schedule');
+  if (input.state) {
+    return usable(
+      input.state,
+      'state given to this sync',
+      'Give the state a previous sync returned (or its manifest), or run a full refresh.',
+    );
+  }
+  const initial =
+    input.initialState &&
+    usable(
+      input.initialState,
+      'initial state of this schedule',
+      'Create the schedule again (amplitude-sync schedule --delete, then schedule --every ...).',
+    );
   return furthest(carriedState(lastResult), failureDetailsState(lastFailure), initial);
 }
