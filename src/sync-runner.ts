@@ -110,7 +110,10 @@ async function refuseIfScheduled(client: Client, workflowId: string): Promise<vo
     await client.schedule.getHandle(workflowId).describe();
   } catch (error) {
     if (error instanceof ScheduleNotFoundError || grpcCode(error) === GRPC_UNIMPLEMENTED) return;
-    throw error;
+    if (!(error instanceof ServiceError)) throw error;
+    // Schedules denied to this client (or otherwise unreadable) must not stop a sync.
+    console.warn(`cannot tell whether ${workflowId} runs on a schedule (${error.message}); syncing anyway`);
+    return;
   }
   throw new SyncFailedError(
     `connection ${workflowId} runs on a Temporal Schedule of the same ID; trigger a run there instead (Temporal UI, Schedules, Trigger with overlap policy Skip), or delete the schedule first (amplitude-sync schedule --delete)`,
