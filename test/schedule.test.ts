@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type ScheduleHandle, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { floorToHour, HOUR_MS, isoInstant } from '../src/amplitude/time.ts';
 import {
@@ -60,7 +60,10 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
     await Promise.all([env?.teardown(), sim?.close()]);
   });
 
-  /** Triggers one run now and waits for its result; returns it with the export requests it made. */
+  /**
+   * Triggers one run now and waits for it to end; returns its result (for a failed run, the partial
+   * result its failure carries) and the first hour its export requests asked for.
+   */
   async function triggerAndWait(handle: ScheduleHandle) {
     const actionsBefore = (await handle.describe()).info.recentActions.length;
     const requestsBefore = sim.requests.length;
@@ -70,11 +73,24 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
       const { recentActions } = (await handle.describe()).info;
       if (recentActions.length > actionsBefore) {
         const { workflowId, firstExecutionRunId } = recentActions.at(-1)!.action.workflow;
-        const result = (await env.client.workflow
+        const { failed, result } = await env.client.workflow
           .getHandle(workflowId, firstExecutionRunId)
-          .result()) as SyncResult;
+          .result()
+          .then(
+            (value) => ({ failed: false, result: value as SyncResult }),
+            (error: unknown) => {
+              if (!(error instanceof WorkflowFailedError)) throw error;
+              const details = (error.cause as { details?: unknown[] } | undefined)?.details;
+              return { failed: true, result: details?.[0] as SyncResult };
+            },
+          );
         const exports = sim.requests.slice(requestsBefore).filter((r) => r.path === '/api/2/export');
-        return { workflowId, result, firstHourAsked: Math.min(...exports.map((r) => r.exportHours!.start)) };
+        return {
+          workflowId,
+          failed,
+          result,
+          firstHourAsked: Math.min(...exports.map((r) => r.exportHours!.start)),
+        };
       }
       await sleep(100);
     }
@@ -201,6 +217,50 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
 
       await deleteSyncSchedule(env.client, scheduleId);
       await assert.rejects(deleteSyncSchedule(env.client, scheduleId), ScheduleError);
+    });
+  });
+
+  it("a run after a failed one starts from the progress the failure kept (Temporal's lastFailure)", async () => {
+    const out = await temporaryDirectory();
+    const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
+    const scheduleId = uniqueTaskQueue('failing-connection');
+    const taskQueue = uniqueTaskQueue('schedule');
+    const badHour = dataStart + DAY + 5 * HOUR_MS;
+    const worker = await workerFor(env, sim, config, taskQueue);
+    await worker.runUntil(async () => {
+      await upsertSyncSchedule({
+        client: env.client,
+        scheduleId,
+        taskQueue,
+        settings: settingsFor(config),
+        everyMs: RARELY,
+      });
+      const handle = env.client.schedule.getHandle(scheduleId);
+      sim.faults.add({
+        endpoint: 'export',
+        kind: 'too_large',
+        when: { hours: { start: badHour, end: badHour } },
+        times: 1000,
+      });
+      const failing = await triggerAndWait(handle);
+      sim.faults.clear();
+      assert.equal(failing.failed, true, 'an hour Amplitude never serves fails the run');
+      assert.equal(failing.result.state.streams.events?.completeBefore, isoInstant(badHour));
+
+      const next = await triggerAndWait(handle);
+      assert.equal(next.failed, false);
+      assert.equal(
+        next.firstHourAsked,
+        badHour - config.export_lookback_hours * HOUR_MS,
+        "the next run continues from the failed run's progress, not from start_date",
+      );
+      await assertEventsMatch(
+        out,
+        sim,
+        dataStart,
+        Date.parse(next.result.state.streams.events!.completeBefore),
+      );
+      await deleteSyncSchedule(env.client, scheduleId);
     });
   });
 });
