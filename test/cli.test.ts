@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HOUR_MS } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncInput } from '../src/workflows/types.ts';
-import { type Simulator, startSimulator, temporaryDirectory } from './helpers/harness.ts';
+import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
 const BIN = new URL('../bin/amplitude-sync.js', import.meta.url).pathname;
@@ -50,7 +50,7 @@ describe('the amplitude-sync command', () => {
 
   before(async () => {
     [sim, dir] = await Promise.all([
-      startSimulator({ dataStart, now: Date.now() + HOUR_MS / 2, eventsPerHour: 30 }),
+      startSimulatorOnRealClock({ dataStart, eventsPerHour: 30 }),
       temporaryDirectory('cli-'),
     ]);
   });

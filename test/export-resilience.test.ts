@@ -12,7 +12,7 @@ import {
   type Simulator,
   settingsFor,
   simulatorConfig,
-  startSimulator,
+  startSimulatorOnRealClock,
   temporaryDirectory,
   uniqueTaskQueue,
   workerFor,
@@ -47,9 +47,8 @@ describe('export windows that Amplitude cannot serve whole, and attempts that di
     options: { exportSizeLimitBytes?: number },
     fn: (sim: Simulator) => Promise<T>,
   ) {
-    const sim = await startSimulator({
+    const sim = await startSimulatorOnRealClock({
       dataStart,
-      now: Date.now() + HOUR_MS / 2,
       eventsPerHour: EVENTS_PER_HOUR,
       nominalEventBytes: NOMINAL_EVENT_BYTES,
       ...options,

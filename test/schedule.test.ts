@@ -20,7 +20,7 @@ import {
   type Simulator,
   settingsFor,
   simulatorConfig,
-  startSimulator,
+  startSimulatorOnRealClock,
   temporaryDirectory,
   uniqueTaskQueue,
   workerFor,
@@ -53,7 +53,7 @@ describe('a Temporal Schedule runs incremental syncs (dev server)', () => {
   before(async () => {
     [env, sim] = await Promise.all([
       startDevServer(),
-      startSimulator({ dataStart, now: Date.now() + HOUR_MS / 2, eventsPerHour: 30 }),
+      startSimulatorOnRealClock({ dataStart, eventsPerHour: 30 }),
     ]);
   });
   after(async () => {

@@ -12,7 +12,7 @@ import {
   type Simulator,
   settingsFor,
   simulatorConfig,
-  startSimulator,
+  startSimulatorOnRealClock,
   temporaryDirectory,
   uniqueTaskQueue,
   workerFor,
@@ -29,11 +29,9 @@ describe('syncs on a real Temporal dev server against the simulator', () => {
   const dataStart = floorToHour(Date.now()) - 3 * DAY;
 
   before(async () => {
-    // The workflow clock is the real clock here; the simulator runs half an hour ahead of it so every
-    // hour a sync considers old enough is exportable.
     [env, sim] = await Promise.all([
       startDevServer(),
-      startSimulator({ dataStart, now: Date.now() + HOUR_MS / 2, eventsPerHour: 60 }),
+      startSimulatorOnRealClock({ dataStart, eventsPerHour: 60 }),
     ]);
   });
   after(async () => {
@@ -184,9 +182,8 @@ describe('syncs on a real Temporal dev server against the simulator', () => {
 
   it('one stream failing lets the others finish and keep their progress; the sync names the stream', async () => {
     const out = await temporaryDirectory();
-    const failing = await startSimulator({
+    const failing = await startSimulatorOnRealClock({
       dataStart,
-      now: Date.now() + HOUR_MS / 2,
       eventsPerHour: 20,
       countryGrouping: false,
     });

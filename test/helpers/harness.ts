@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HOUR_MS } from '../../src/amplitude/time.ts';
 import { type ConnectionConfig, parseConfig, syncSettings } from '../../src/config.ts';
 import {
   DEFAULT_CREDENTIALS,
@@ -72,6 +73,14 @@ export async function workerFor(
     // Tests count requests: a heartbeat that arrives late would make Temporal retry a healthy attempt.
     heartbeatFlushMs: 100,
   });
+}
+
+/**
+ * A simulator for syncs on the real clock (dev server, command line): its clock runs half an hour
+ * ahead, so every hour a sync considers old enough is already exportable.
+ */
+export function startSimulatorOnRealClock(options: Omit<SimulatorOptions, 'now'>): Promise<Simulator> {
+  return startSimulator({ ...options, now: Date.now() + HOUR_MS / 2 });
 }
 
 export type { Simulator, SimulatorOptions };
