@@ -1,10 +1,15 @@
 import { DAY_MS, parseDashboardDateParam } from '../amplitude/time.ts';
 import type { DashboardData, DaySeries } from './dashboard-data.ts';
+import type { EventTotals } from './event-totals.ts';
 import type { Endpoint } from './faults.ts';
 import { errorEnvelope } from './http-responses.ts';
 
 /** A sanity bound on one request's date range; Amplitude's own bound is not documented. */
 const MAX_DAYS = 3660;
+/** Amplitude: "hourly segmentation displays up to 7 days of data, and daily displays up to 365 days". */
+const MAX_HOURLY_DAYS = 7;
+const MAX_DAILY_DAYS = 365;
+const HOURLY = '-3600000';
 const NEW_USER_SHARE = 0.08;
 
 export type DashboardEndpoint = Exclude<Endpoint, 'export'>;
@@ -16,6 +21,7 @@ export interface DashboardResponse {
 
 export interface DashboardContext {
   data: DashboardData;
+  eventTotals: EventTotals;
   countryGrouping: boolean;
 }
 
@@ -83,6 +89,46 @@ function averageSessionLength(query: Record<string, string>, context: DashboardC
   return chart(context.data.averageSessionLength(days.first, days.last, now));
 }
 
+function eventSegmentation(
+  query: Record<string, string>,
+  context: DashboardContext,
+  now: number,
+): DashboardResponse {
+  let event: { event_type?: unknown };
+  try {
+    event = JSON.parse(query.e ?? '');
+  } catch {
+    return invalid('Missing or malformed parameter e: expected a JSON event such as {"event_type":"_all"}');
+  }
+  if (event?.event_type !== '_all') {
+    return invalid(`Unsupported event ${query.e}: the simulator serves {"event_type":"_all"} only`);
+  }
+  if ((query.m ?? 'uniques') !== 'totals') {
+    return invalid(`Unsupported metric m=${query.m ?? 'uniques'}: the simulator serves m=totals only`);
+  }
+  const days = parseDays(query);
+  if ('status' in days) return days;
+  const count = (days.last - days.first) / DAY_MS + 1;
+  const interval = query.i ?? '1';
+  let series: DaySeries;
+  if (interval === HOURLY) {
+    if (count > MAX_HOURLY_DAYS) return invalid(`Hourly segmentation covers at most ${MAX_HOURLY_DAYS} days`);
+    series = context.eventTotals.hourly(days.first, days.last, now);
+  } else if (interval === '1') {
+    if (count > MAX_DAILY_DAYS) return invalid(`Daily segmentation covers at most ${MAX_DAILY_DAYS} days`);
+    series = context.eventTotals.daily(days.first, days.last, now);
+  } else {
+    return invalid(
+      `Unsupported interval i=${interval}: the simulator serves i=1 (daily) and i=${HOURLY} (hourly)`,
+    );
+  }
+  const response = chart(series);
+  // The bar-chart value: the total over the whole range.
+  const total = series.series[0]!.reduce((sum, value) => sum + value, 0);
+  (response.body as { data: Record<string, unknown> }).data.seriesCollapsed = [[{ setId: '', value: total }]];
+  return response;
+}
+
 function annotations(query: Record<string, string>, context: DashboardContext): DashboardResponse {
   const all = context.data.annotations();
   if (query.id === undefined) return { status: 200, body: { data: all } };
@@ -114,6 +160,8 @@ export function decideDashboard(
       return { status: 200, body: { cohorts: context.data.cohorts() } };
     case 'events_list':
       return { status: 200, body: { data: context.data.eventsList() } };
+    case 'segmentation':
+      return eventSegmentation(query, context, now);
   }
 }
 

@@ -58,6 +58,19 @@ export class EventLineGenerator {
     }
   }
 
+  /** When each event of an upload hour happened and was uploaded (epoch ms), in export order, without rendering. */
+  eventTimesOfHour(hourStartMs: number, count: number): { eventMs: Float64Array; uploadMs: Float64Array } {
+    const hourSeed = seedOf(this.seed, hourStartMs / HOUR_MS);
+    const eventMs = new Float64Array(count);
+    const uploadMs = new Float64Array(count);
+    for (let index = 0; index < count; index++) {
+      const timing = drawTiming(new Random(seedOf(hourSeed, index)), this.users, hourStartMs, index, count);
+      eventMs[index] = Math.floor(timing.eventTimeMicros / 1000);
+      uploadMs[index] = timing.uploadMicros / 1000;
+    }
+    return { eventMs, uploadMs };
+  }
+
   private writeLine(
     out: NdjsonWriter,
     hourStartMs: number,
@@ -68,21 +81,15 @@ export class EventLineGenerator {
     const random = new Random(seedOf(hourSeed, index));
     const hourNumber = hourStartMs / HOUR_MS;
     const ts = this.timestamps;
-
-    // Users are not equally active: squaring skews the pick towards low indexes.
-    const user = this.users[Math.floor(random.float() ** 2 * USER_COUNT)]!;
-    const fromServer = random.chance(0.05);
-
-    const slotMicros = HOUR_MICROS / count;
-    const uploadMs = Math.floor((hourStartMs * 1000 + (index + random.float()) * slotMicros) / 1000);
-    const uploadMicros = uploadMs * 1000;
-    const receivedMicros = uploadMicros - random.int(1500) * 1000;
-    const clientUploadMicros = receivedMicros - random.int(2500) * 1000;
-    const late = random.chance(0.02);
-    const clientEventMicros = late
-      ? clientUploadMicros - random.between(1, 9) * DAY_MICROS - random.int(86_400_000) * 1000
-      : clientUploadMicros - random.int(120_000) * 1000;
-    const eventTimeMicros = clientEventMicros + (receivedMicros - clientUploadMicros);
+    const {
+      user,
+      fromServer,
+      uploadMicros,
+      receivedMicros,
+      clientUploadMicros,
+      clientEventMicros,
+      eventTimeMicros,
+    } = drawTiming(random, this.users, hourStartMs, index, count);
     const processedMicros = uploadMicros + random.between(40_000, 4_000_000);
 
     const eventType = pickEventType(random);
@@ -122,4 +129,40 @@ export class EventLineGenerator {
     );
     out.bytes(user.tail);
   }
+}
+
+/**
+ * The first draws of an event: who sent it and when. Shared by rendering and by the event-time counts
+ * of the Dashboard simulation, so both see the same times.
+ */
+function drawTiming(
+  random: Random,
+  users: UserFragments[],
+  hourStartMs: number,
+  index: number,
+  count: number,
+) {
+  // Users are not equally active: squaring skews the pick towards low indexes.
+  const user = users[Math.floor(random.float() ** 2 * USER_COUNT)]!;
+  const fromServer = random.chance(0.05);
+
+  const slotMicros = HOUR_MICROS / count;
+  const uploadMs = Math.floor((hourStartMs * 1000 + (index + random.float()) * slotMicros) / 1000);
+  const uploadMicros = uploadMs * 1000;
+  const receivedMicros = uploadMicros - random.int(1500) * 1000;
+  const clientUploadMicros = receivedMicros - random.int(2500) * 1000;
+  const late = random.chance(0.02);
+  const clientEventMicros = late
+    ? clientUploadMicros - random.between(1, 9) * DAY_MICROS - random.int(86_400_000) * 1000
+    : clientUploadMicros - random.int(120_000) * 1000;
+  const eventTimeMicros = clientEventMicros + (receivedMicros - clientUploadMicros);
+  return {
+    user,
+    fromServer,
+    uploadMicros,
+    receivedMicros,
+    clientUploadMicros,
+    clientEventMicros,
+    eventTimeMicros,
+  };
 }

@@ -1,4 +1,11 @@
-export type Endpoint = 'export' | 'users' | 'sessions' | 'annotations' | 'cohorts' | 'events_list';
+export type Endpoint =
+  | 'export'
+  | 'users'
+  | 'sessions'
+  | 'segmentation'
+  | 'annotations'
+  | 'cohorts'
+  | 'events_list';
 
 export type FaultKind =
   /** 429 (with Retry-After when retryAfterSeconds is set) */
@@ -11,6 +18,8 @@ export type FaultKind =
   | 'too_large'
   /** 404 'Raw data files were not found.' although data exists: the transient 404 */
   | 'not_found'
+  /** the connection is closed before any response byte (a reset before the first byte) */
+  | 'reset'
   /** 200 with an HTML body instead of the expected ZIP or JSON */
   | 'non_zip'
   /** 200 whose body is cut off by destroying the socket after `afterBytes` bytes */
@@ -32,6 +41,11 @@ export interface FaultRule {
   retryAfterSeconds?: number;
   /** How many matching requests it fires for before disappearing. Default 1. */
   times?: number;
+  /**
+   * Fires for every matching request while the simulated clock is before this instant (epoch ms),
+   * then disappears: "404 for days, then the data appeared". `times` is ignored.
+   */
+  until?: number;
   afterBytes?: number;
   /** stall, export only: stream the complete members of the first `afterHours` upload hours, then stall. */
   afterHours?: number;
@@ -58,6 +72,7 @@ const STATUS_FAULTS = new Set<FaultKind>([
   'gateway_timeout',
   'too_large',
   'not_found',
+  'reset',
   'non_zip',
 ]);
 const EXPORT_ONLY_FAULTS = new Set<FaultKind>(['too_large', 'corrupt_member']);
@@ -99,11 +114,13 @@ export class FaultQueue implements FaultInjector {
     return this.rules.map(({ rule, remaining }) => ({ ...rule, times: remaining }));
   }
 
-  /** Consumes and returns the first rule matching `request`, if any. */
-  take(request: FaultCandidate): FaultRule | undefined {
+  /** Consumes and returns the first rule matching `request` at simulated time `now`, if any. */
+  take(request: FaultCandidate, now: number): FaultRule | undefined {
+    this.rules = this.rules.filter(({ rule }) => rule.until === undefined || now < rule.until);
     const index = this.rules.findIndex(({ rule }) => matches(rule, request));
     if (index < 0) return undefined;
     const entry = this.rules[index]!;
+    if (entry.rule.until !== undefined) return entry.rule;
     entry.remaining--;
     if (entry.remaining === 0) this.rules.splice(index, 1);
     return entry.rule;

@@ -7,6 +7,7 @@ import {
 } from '../amplitude/time.ts';
 import type { Annotation, DashboardData } from './dashboard-data.ts';
 import type { EventLineGenerator } from './event-lines.ts';
+import type { EventTotals } from './event-totals.ts';
 import type { EventVolume } from './event-volume.ts';
 
 /** The seven top-level fields a sync rewrites from `YYYY-MM-DD HH:MM:SS.ffffff` to RFC 3339. */
@@ -42,6 +43,8 @@ export interface GroundTruth {
     byCountry: boolean,
   ): Array<{ date: string; statistics: Record<string, number> }>;
   averageSessionLength(startDay: string, endDay: string): Array<{ date: string; length: number }>;
+  /** Event Segmentation's daily totals of all events (by event time, project-local days), as of now. */
+  dailyEventTotals(startDay: string, endDay: string): Array<{ date: string; count: number }>;
   annotations(): Array<Annotation>;
   cohorts(): Array<Record<string, unknown>>;
   eventsList(): Array<Record<string, unknown>>;
@@ -51,6 +54,7 @@ export interface GroundTruthSources {
   volume: EventVolume;
   generator: EventLineGenerator;
   dashboard: DashboardData;
+  eventTotals: EventTotals;
   now: () => number;
 }
 
@@ -69,7 +73,13 @@ export function toExpectedRecord(line: string): Record<string, unknown> {
   return record;
 }
 
-export function createGroundTruth({ volume, generator, dashboard, now }: GroundTruthSources): GroundTruth {
+export function createGroundTruth({
+  volume,
+  generator,
+  dashboard,
+  eventTotals,
+  now,
+}: GroundTruthSources): GroundTruth {
   function* rawEventLinesOfHour(hourStartMs: number): Generator<string> {
     yield* generator.lines(hourStartMs, volume.countOfHour(hourStartMs));
   }
@@ -102,6 +112,10 @@ export function createGroundTruth({ volume, generator, dashboard, now }: GroundT
     averageSessionLength(startDay, endDay) {
       const { xValues, series } = dashboard.averageSessionLength(parseDay(startDay), parseDay(endDay), now());
       return xValues.map((date, day) => ({ date, length: series[0]![day]! }));
+    },
+    dailyEventTotals(startDay, endDay) {
+      const { xValues, series } = eventTotals.daily(parseDay(startDay), parseDay(endDay), now());
+      return xValues.map((date, day) => ({ date, count: series[0]![day]! }));
     },
     annotations: () => dashboard.annotations(),
     cohorts: () => dashboard.cohorts(),

@@ -11,6 +11,7 @@ import {
   decideDashboard,
 } from './dashboard-endpoints.ts';
 import { EventLineGenerator } from './event-lines.ts';
+import { EventTotals } from './event-totals.ts';
 import { EventVolume } from './event-volume.ts';
 import { ExportCache } from './export-cache.ts';
 import {
@@ -70,6 +71,7 @@ const ROUTES = new Map<string, Endpoint>([
   ['/api/2/export', 'export'],
   ['/api/2/users', 'users'],
   ['/api/2/sessions/average', 'sessions'],
+  ['/api/2/events/segmentation', 'segmentation'],
   ['/api/2/annotations', 'annotations'],
   ['/api/3/cohorts', 'cohorts'],
   ['/api/2/events/list', 'events_list'],
@@ -102,7 +104,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         })
       : undefined,
   };
-  const dashboardContext: DashboardContext = { data: dashboard, countryGrouping: settings.countryGrouping };
+  const eventTotals = new EventTotals(volume, generator, settings);
+  const dashboardContext: DashboardContext = {
+    data: dashboard,
+    eventTotals,
+    countryGrouping: settings.countryGrouping,
+  };
   // Each region's key pair belongs to its own project, so each listener has its own gate.
   const gates: Record<Region, ConcurrencyGate> = {
     standard: new ConcurrencyGate(settings.dashboardConcurrency),
@@ -172,6 +179,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       case 'too_large':
         entry.status = 400;
         return sendText(res, 400, tooLargeMessage());
+      case 'reset':
+        res.socket?.destroy();
+        return;
       case 'not_found':
         entry.status = 404;
         if (isExport) return sendText(res, 404, RAW_DATA_NOT_FOUND);
@@ -185,11 +195,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   async function handleExport(res: ServerResponse, query: Record<string, string>, entry: RequestLogEntry) {
     const outcome = decideExport(query, exportContext, clock);
     if (outcome.hours) entry.exportHours = outcome.hours;
-    const fault = faults.take({
-      endpoint: 'export',
-      exportHours: outcome.hours,
-      successful: outcome.status === 200,
-    });
+    const fault = faults.take(
+      {
+        endpoint: 'export',
+        exportHours: outcome.hours,
+        successful: outcome.status === 200,
+      },
+      clock,
+    );
     if (fault) entry.fault = fault.kind;
     if (fault && isStatusFault(fault.kind)) return sendStatusFault(res, 'export', fault, entry);
     entry.status = outcome.status;
@@ -218,7 +231,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const decided = release
       ? decideDashboard(endpoint, query, dashboardContext, clock)
       : concurrencyLimitResponse(gate.limit);
-    const fault = faults.take({ endpoint, successful: decided.status === 200 });
+    const fault = faults.take({ endpoint, successful: decided.status === 200 }, clock);
     if (fault) entry.fault = fault.kind;
     if (fault && isStatusFault(fault.kind)) {
       release?.();
@@ -320,7 +333,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     },
     faults,
     requests,
-    groundTruth: createGroundTruth({ volume, generator, dashboard, now: () => clock }),
+    groundTruth: createGroundTruth({ volume, generator, dashboard, eventTotals, now: () => clock }),
     close() {
       closing ??= Promise.all(Object.values(servers).map(closeServer)).then(() => {});
       return closing;

@@ -281,3 +281,88 @@ describe('Dashboard REST: concurrency limit', () => {
     }
   });
 });
+
+describe('Dashboard REST: event segmentation totals of all events', () => {
+  const ALL = encodeURIComponent('{"event_type":"_all"}');
+
+  it('counts events by event time per day, late events on the day they happened, growing as they arrive', async () => {
+    const sim = await simulator({ eventsPerHour: 30, now: hour(2, 0) });
+    try {
+      const data = await chart(
+        sim,
+        `/api/2/events/segmentation?e=${ALL}&m=totals&start=20240301&end=20240303&i=1`,
+      );
+      assert.deepEqual(data.xValues, ['2024-03-01', '2024-03-02', '2024-03-03']);
+      assert.deepEqual(data.seriesLabels, [0]);
+      const totals = data.series[0]!;
+      assert.deepEqual(
+        sim.groundTruth.dailyEventTotals('2024-03-01', '2024-03-03').map((day) => day.count),
+        totals,
+      );
+      assert.equal(totals[2], 0, 'nothing happened on a day that has not begun');
+      const uploaded = (day: number) =>
+        sim.groundTruth.eventHours(hour(day, 0), hour(day + 1, 0)).reduce((sum, h) => sum + h.count, 0);
+      // By upload time, the first day holds all 720; by event time some of them happened days earlier,
+      // before the data began, and are missing from its total.
+      assert.equal(uploaded(0), 720);
+      assert.ok(totals[0]! < 720 && totals[0]! > 680, `first day ${totals[0]}`);
+      // Later, late events of 2024-03-02 arrive and its total grows.
+      sim.setNow(hour(12, 0));
+      const later = await chart(
+        sim,
+        `/api/2/events/segmentation?e=${ALL}&m=totals&start=20240302&end=20240302`,
+      );
+      assert.ok(later.series[0]![0]! > totals[1]!, `${later.series[0]![0]} > ${totals[1]}`);
+      assert.deepEqual(later.seriesCollapsed, [[{ setId: '', value: later.series[0]![0] }]]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('answers hourly totals (i=-3600000) for up to 7 days, which add up to the daily ones', async () => {
+    const sim = await simulator({ eventsPerHour: 30 });
+    try {
+      const daily = await chart(
+        sim,
+        `/api/2/events/segmentation?e=${ALL}&m=totals&start=20240302&end=20240302`,
+      );
+      const hourly = await chart(
+        sim,
+        `/api/2/events/segmentation?e=${ALL}&m=totals&start=20240302&end=20240302&i=-3600000`,
+      );
+      assert.equal(hourly.xValues.length, 24);
+      assert.equal(hourly.xValues[5], '2024-03-02T05:00:00');
+      assert.equal(
+        hourly.series[0]!.reduce((sum, n) => sum + n, 0),
+        daily.series[0]![0],
+      );
+      const tooLong = await getJson(
+        sim,
+        `/api/2/events/segmentation?e=${ALL}&m=totals&start=20240301&end=20240310&i=-3600000`,
+      );
+      assert.equal(tooLong.status, 400);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('refuses what it does not simulate with the 400 envelope, naming the parameter', async () => {
+    const sim = await simulator();
+    try {
+      for (const [query, pattern] of [
+        ['start=20240301&end=20240301&m=totals', /parameter e/],
+        [
+          `e=${encodeURIComponent('{"event_type":"Signed Up"}')}&start=20240301&end=20240301&m=totals`,
+          /_all/,
+        ],
+        [`e=${ALL}&start=20240301&end=20240301`, /m=uniques/],
+      ] as const) {
+        const { status, json } = await getJson(sim, `/api/2/events/segmentation?${query}`);
+        assert.equal(status, 400);
+        assert.match(JSON.stringify(json), pattern);
+      }
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { request } from 'undici';
 import type { Simulator } from '../../src/simulator/index.ts';
 import {
   completeLeadingEntries,
+  DAY_MS,
   decodeExport,
   exportPath,
   get,
@@ -246,5 +247,38 @@ describe('fault injection: stalls', () => {
       await sim.close();
       assert.ok(Date.now() - started < 5000, 'close() did not wait for the stalled body');
       assert.equal(await reading, 'failed');
+    }));
+});
+
+describe('fault injection: resets and faults bounded by the simulated clock', () => {
+  it('reset: the connection closes before the first response byte', () =>
+    withSimulator(async (sim) => {
+      sim.faults.add({ endpoint: 'export', kind: 'reset' });
+      await assert.rejects(
+        request(`${sim.urls.standard}${THREE_HOURS}`, { headers: { authorization: STANDARD_AUTH } }),
+        (error: Error & { code?: string }) => error.code === 'UND_ERR_SOCKET' || error.code === 'ECONNRESET',
+      );
+      assert.equal(sim.requests[0]!.fault, 'reset');
+      assert.equal((await get(sim, THREE_HOURS)).status, 200, 'the next request is served');
+    }));
+
+  it('until: a window answers 404 on every request until the clock reaches the given time, then its data', () =>
+    withSimulator(async (sim) => {
+      const day = { start: hour(0, 0), end: hour(0, 23) };
+      sim.faults.add({
+        endpoint: 'export',
+        kind: 'not_found',
+        when: { hours: day },
+        until: sim.now() + DAY_MS,
+      });
+      for (let i = 0; i < 3; i++) assert.equal((await get(sim, THREE_HOURS)).status, 404);
+      assert.equal(
+        (await get(sim, exportPath(hour(1, 0), hour(1, 2)))).status,
+        200,
+        'other windows are served',
+      );
+      sim.advance(DAY_MS);
+      assert.equal((await get(sim, THREE_HOURS)).status, 200);
+      assert.deepEqual(sim.faults.pending(), []);
     }));
 });
