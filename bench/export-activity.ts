@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { type ExportWindowResult, exportWindow } from '../src/activities/export-events.ts';
 import { AmplitudeClient } from '../src/amplitude/client.ts';
-import { DAY_MS, parseIsoHour } from '../src/amplitude/time.ts';
 import { LocalDestination } from '../src/destination/local.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 
@@ -28,15 +27,16 @@ const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const result: ExportWindowResult = await new MockActivityEnvironment({ attempt: 1 }).run(
   exportWindow,
-  { amplitude, destination: (root: string) => new LocalDestination(root) },
+  { amplitude, destination: (root: string, runKey: string) => new LocalDestination(root, runKey) },
   {
     runKey: 'bench',
     destination: out,
     start,
     end,
-    recentAfter: parseIsoHour(end)! + DAY_MS,
-    notFoundAttempts: 1,
     notFoundRetryDelayMs: 0,
+    hourTimeoutAttempts: 1,
+    hourTimeoutRetryMs: 0,
+    projectTimezone: 'UTC',
   },
 );
 const seconds = (performance.now() - started) / 1000;

@@ -107,6 +107,12 @@ const connectionSchema = z.strictObject({
     .min(0, 'export_lookback_hours cannot be negative')
     .max(168, 'export_lookback_hours above 168 (a week) re-reads too much on every sync')
     .default(6),
+  export_recheck_days: z
+    .number({ error: 'export_recheck_days must be a number of days (1 to 90)' })
+    .int('export_recheck_days must be a whole number of days')
+    .min(1, 'export_recheck_days must be at least 1: a single 404 is no proof that an hour is empty')
+    .max(90, 'export_recheck_days above 90 keeps asking for hours Amplitude will not serve any more')
+    .default(7),
   project_timezone: z
     .string({ error: 'project_timezone must be an IANA time zone name such as "UTC" or "America/New_York"' })
     .refine(isTimeZone, {
@@ -211,6 +217,7 @@ export function syncSettings(config: ConnectionConfig): SyncSettings {
     activeUsersGroupByCountry: config.active_users_group_by_country,
     exportAvailabilityLagHours: config.export_availability_lag_hours,
     exportLookbackHours: config.export_lookback_hours,
+    exportRecheckDays: config.export_recheck_days,
     projectTimezone: config.project_timezone,
     destination: resolve(config.destination.path),
   };

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { eventHourPartition } from '../src/destination/layout.ts';
-import { LocalDestination } from '../src/destination/local.ts';
+import { LocalDestination, ownerTag } from '../src/destination/local.ts';
 
 const HOUR = 3_600_000;
 const base = Date.UTC(2024, 2, 1, 0);
@@ -117,7 +117,9 @@ describe('local destination when the disk fails', () => {
     const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
     // The part file's name is taken by a directory, so opening it fails after the write was accepted.
     const partition = join(root, eventHourPartition(base));
-    await mkdir(join(dirname(partition), `.${basename(partition)}.attempt-1.0.tmp`), { recursive: true });
+    await mkdir(join(dirname(partition), `.${basename(partition)}.${ownerTag('local')}-attempt-1.0.tmp`), {
+      recursive: true,
+    });
     await writer.write(base, Buffer.from('{"a":1}\n'), 1);
     await assert.rejects(writer.commit(base), /EISDIR/);
     await assert.rejects(writer.write(base, Buffer.from('{"a":2}\n'), 1), /EISDIR/);

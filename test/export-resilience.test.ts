@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { floorToDay, floorToHour, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import { floorToDay, floorToHour, HOUR_MS, isoHour, isoInstant } from '../src/amplitude/time.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { eventHourPartition } from '../src/destination/layout.ts';
 import type { RequestLogEntry } from '../src/simulator/index.ts';
@@ -155,41 +155,36 @@ describe('export windows that Amplitude cannot serve whole, and attempts that di
     });
   });
 
-  it('a 404 for a recent window is asked again; if it persists, its hours stay open for the next sync', async () => {
+  it('a 404 is asked once more after a short wait; if it persists, the watermark passes and its hours go on the re-check list', async () => {
     await withSimulator({}, async (sim) => {
       const out = await temporaryDirectory();
       const config = simulatorConfig(dataStart, { destination: { path: out }, streams: ['events'] });
       // The last window of the sync: the UTC day of the newest hour old enough (3 h lag).
       const lastWindow = floorToDay(floorToHour(Date.now() - 3 * HOUR_MS) - HOUR_MS);
       const lastDay = { start: lastWindow, end: lastWindow + 23 * HOUR_MS };
-      // Once: the retry finds the data.
+      // Once: the second ask finds the data.
       sim.faults.add({ endpoint: 'export', kind: 'not_found', when: { hours: lastDay } });
       const first = await sync(sim, config);
       assert.equal(first.streams.events?.status, 'complete');
+      assert.deepEqual(first.state.streams.events?.recheck, undefined);
       await assertEventsMatch(out, sim, dataStart, Date.parse(first.state.streams.events!.completeBefore));
 
-      // Every time: the window stays open and the watermark stops before it; nothing is written for it.
+      // Every time: the watermark passes the window all the same, and its hours are on the re-check list.
       const again = simulatorConfig(dataStart, {
         destination: { path: await temporaryDirectory() },
         streams: ['events'],
       });
       sim.faults.add({ endpoint: 'export', kind: 'not_found', when: { hours: lastDay }, times: 1000 });
       const second = await sync(sim, again);
-      assert.equal(second.streams.events?.status, 'incomplete');
-      assert.equal(
-        second.state.streams.events?.completeBefore,
-        new Date(lastWindow).toISOString().replace('.000', ''),
+      const mark = Date.parse(second.state.streams.events!.completeBefore);
+      assert.ok(mark > lastWindow, 'the watermark is not held back by the 404');
+      assert.deepEqual(
+        second.state.streams.events?.recheck?.map(({ start, end }) => [start, end]),
+        [[isoInstant(lastWindow), isoInstant(Math.min(lastWindow + 24 * HOUR_MS, mark))]],
       );
-      assert.match(
-        second.streams.events!.notes.join('\n'),
-        /answered 404 for this recent window; its hours stay open/,
-      );
+      assert.match(second.streams.events!.notes.join('\n'), /answered 404 twice; put on the re-check list/);
       const asked = exportsIn(sim.requests).filter((r) => r.start === lastWindow && r.fault === 'not_found');
-      assert.equal(
-        asked.length,
-        1 + FAST_TUNING.notFoundAttempts!,
-        'once in the first sync, then each attempt',
-      );
+      assert.equal(asked.length, 1 + 2, 'once in the first sync, then twice in the second: no retry rounds');
       sim.faults.clear();
     });
   });

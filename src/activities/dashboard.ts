@@ -12,7 +12,7 @@ import {
 import { STREAMS } from '../amplitude/streams.ts';
 import { DAY_MS, dashboardDateParam, isoDate, parseIsoDate } from '../amplitude/time.ts';
 import { dashboardMonthPartition, snapshotPartition } from '../destination/layout.ts';
-import type { LocalDestination } from '../destination/local.ts';
+import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
 
 export type DashboardStream = 'active_users' | 'average_session_length';
 
@@ -38,7 +38,7 @@ export interface SliceResult {
 
 export interface DashboardDeps {
   amplitude: AmplitudeClient;
-  destination(root: string): LocalDestination;
+  destination(root: string, runKey: string): LocalDestination;
 }
 
 function shapeFailure(error: unknown, context: string): ApplicationFailure {
@@ -80,14 +80,19 @@ export async function fetchDashboardSlice(
   for (let day = start; day < end; day += DAY_MS)
     if (!returned.has(isoDate(day))) missingDays.push(isoDate(day));
 
-  const destination = deps.destination(input.destination);
-  const written = await destination.writePartition(dashboardMonthPartition(input.stream, start), wanted);
-  await destination.writeReceipt(input.runKey, {
-    stream: input.stream,
-    slice: `${input.start}..${isoDate(end - DAY_MS)}`,
-    partitions: [written],
-    ...(missingDays.length > 0 ? { missingDays } : {}),
-  });
+  const destination = deps.destination(input.destination, input.runKey);
+  let written: PartitionWritten;
+  try {
+    written = await destination.writePartition(dashboardMonthPartition(input.stream, start), wanted);
+    await destination.writeReceipt(input.runKey, {
+      stream: input.stream,
+      slice: `${input.start}..${isoDate(end - DAY_MS)}`,
+      partitions: [written],
+      ...(missingDays.length > 0 ? { missingDays } : {}),
+    });
+  } catch (error) {
+    throw toFailure(error, context);
+  }
   return { stream: input.stream, ...written, ...(missingDays.length > 0 ? { missingDays } : {}) };
 }
 
@@ -107,12 +112,17 @@ export async function fetchSnapshot(deps: DashboardDeps, input: SnapshotInput): 
   } catch (error) {
     throw shapeFailure(error, `${input.stream} snapshot`);
   }
-  const destination = deps.destination(input.destination);
-  const written = await destination.writePartition(snapshotPartition(input.stream), records);
-  await destination.writeReceipt(input.runKey, {
-    stream: input.stream,
-    slice: 'snapshot',
-    partitions: [written],
-  });
+  const destination = deps.destination(input.destination, input.runKey);
+  let written: PartitionWritten;
+  try {
+    written = await destination.writePartition(snapshotPartition(input.stream), records);
+    await destination.writeReceipt(input.runKey, {
+      stream: input.stream,
+      slice: 'snapshot',
+      partitions: [written],
+    });
+  } catch (error) {
+    throw toFailure(error, `${input.stream} snapshot`);
+  }
   return { stream: input.stream, ...written };
 }

@@ -1,13 +1,21 @@
 // The events activity: one export window -> hour partitions. It commits hours as the archive moves
 // past them and heartbeats the committed boundary, so a retry asks Amplitude only for what is left.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import type { AmplitudeClient } from '../amplitude/client.ts';
-import { FailureType, toFailure } from '../amplitude/errors.ts';
+import type { AmplitudeClient, ExportResponse } from '../amplitude/client.ts';
+import {
+  exportHourFailure,
+  FailureType,
+  isExportTimeout,
+  isExportTooLarge,
+  toFailure,
+} from '../amplitude/errors.ts';
 import { EventRecordError } from '../amplitude/event-record.ts';
+import { hourEventCount } from '../amplitude/event-totals.ts';
 import type { MemberStart } from '../amplitude/export-decoder.ts';
 import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
-import { HOUR_MS, isoHour, parseIsoHour } from '../amplitude/time.ts';
+import { HOUR_MS, isoHour, isoInterval, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
 import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
 
@@ -18,22 +26,31 @@ export interface ExportWindowInput {
   start: string;
   /** isoHour after the last hour (exclusive). */
   end: string;
-  /** A 404 for a window ending after this instant (ms) may mean "not there yet" rather than "no data". */
-  recentAfter: number;
-  notFoundAttempts: number;
+  /** Wait before a 404 is asked once more, within this attempt. */
   notFoundRetryDelayMs: number;
+  /** A one-hour window that times out is asked this many times in all before the stream fails. */
+  hourTimeoutAttempts: number;
+  /** The first wait after a one-hour timeout; it doubles with each further timeout. */
+  hourTimeoutRetryMs: number;
+  /** The project's time zone, to tell the size of an hour that keeps timing out. */
+  projectTimezone: string;
 }
 
 export interface ExportWindowResult {
   start: string;
   end: string;
-  /** `not_yet_available`: Amplitude kept answering 404 for a recent window; its hours stay open. */
-  status: 'complete' | 'not_yet_available';
+  /**
+   * `not_found`: Amplitude answered 404 twice (no data, or data it has not got ready: the workflow puts
+   * the hours on its re-check list). `not_yet_available` came from earlier versions.
+   */
+  status: 'complete' | 'not_found' | 'not_yet_available';
   records: number;
   partitions: number;
   bytes: number;
   /** Events Amplitude sent whose upload hour lies outside the requested hours (not written). */
   outsideWindow: number;
+  /** The hours that got a partition, as merged ISO intervals. */
+  hoursWritten?: string[];
   /** Set when this attempt continued from hours an earlier attempt committed. */
   resumedFrom?: string;
 }
@@ -47,17 +64,27 @@ export interface ExportProgress {
   partitions: number;
   bytes: number;
   outsideWindow: number;
+  /** Hours committed with a partition, as merged [start, end) epoch ms pairs. */
+  written?: Array<[number, number]>;
+  /** Times Amplitude timed out on this (one-hour) window, over all attempts. */
+  timeouts?: number;
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
 
 export interface ExportDeps {
   amplitude: AmplitudeClient;
-  destination(root: string): LocalDestination;
+  destination(root: string, runKey: string): LocalDestination;
 }
 
 function windowName(start: number, end: number): string {
   return `${isoHour(start)}..${isoHour(end - HOUR_MS)}`;
+}
+
+function addHour(spans: Array<[number, number]>, hour: number): void {
+  const last = spans[spans.length - 1];
+  if (last && last[1] === hour) last[1] = hour + HOUR_MS;
+  else spans.push([hour, hour + HOUR_MS]);
 }
 
 export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): Promise<ExportWindowResult> {
@@ -73,6 +100,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     bytes: 0,
     outsideWindow: 0,
   };
+  progress.written ??= [];
   const from = parseIsoHour(progress.committedBefore)!;
   const result = (status: ExportWindowResult['status']): ExportWindowResult => ({
     start: input.start,
@@ -82,11 +110,14 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     partitions: progress.partitions,
     bytes: progress.bytes,
     outsideWindow: progress.outsideWindow,
+    ...(progress.written!.length > 0
+      ? { hoursWritten: progress.written!.map(([start, end]) => isoInterval(start, end)) }
+      : {}),
     ...(previous && from > windowStart ? { resumedFrom: progress.committedBefore } : {}),
   });
   if (from >= windowEnd) return result('complete');
 
-  const destination = deps.destination(input.destination);
+  const destination = deps.destination(input.destination, input.runKey);
   // Unique across workflows too: another sync (a manual one, another schedule) may write the same hours.
   const writer = destination.hourPartitionWriter(
     `${info.activityId}-${info.attempt}-${randomUUID().slice(0, 8)}`,
@@ -107,7 +138,10 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     for (const hour of writer.pendingHours()) {
       if (hour >= boundary) break;
       const partition = await writer.commit(hour);
-      if (partition) written.push(partition);
+      if (partition) {
+        written.push(partition);
+        addHour(progress.written!, hour);
+      }
       beat();
     }
     if (written.length > 0) {
@@ -126,36 +160,25 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     beat(true);
   };
 
-  // Amplitude may think for minutes before the first byte: keep the heartbeat alive meanwhile.
-  const waiting = setInterval(() => heartbeat({ ...progress }), 5000);
-  let response: Awaited<ReturnType<AmplitudeClient['openExport']>>;
+  let response: ExportResponse;
   try {
-    response = await deps.amplitude.openExport(from, windowEnd - HOUR_MS, { signal: cancellationSignal() });
-  } catch (error) {
-    throw exportFailure(error, from, windowEnd);
-  } finally {
-    clearInterval(waiting);
-  }
-
-  if (!response.found) {
-    if (windowEnd > input.recentAfter) {
-      if (info.attempt < input.notFoundAttempts) {
-        throw ApplicationFailure.create({
-          type: FailureType.ExportNotYetAvailable,
-          message: `Amplitude has no export files yet for ${windowName(from, windowEnd)} (HTTP 404); recent data can be late, asking again (attempt ${info.attempt} of ${input.notFoundAttempts})`,
-          nextRetryDelay: input.notFoundRetryDelayMs,
-          category: 'BENIGN',
-        });
-      }
-      return result('not_yet_available');
+    response = await openExport(deps.amplitude, from, windowEnd, progress);
+    if (!response.found) {
+      // Asked once more after a short wait: a single 404 is no proof (DESIGN.md §3).
+      await waitHeartbeating(input.notFoundRetryDelayMs, progress);
+      response = await openExport(deps.amplitude, from, windowEnd, progress);
     }
-    await destination.writeReceipt(input.runKey, {
-      stream: 'events',
-      slice: windowName(from, windowEnd),
-      partitions: [],
-      note: 'Amplitude answered 404 (no data) for this window',
-    });
-    return result('complete');
+    if (!response.found) {
+      await destination.writeReceipt(input.runKey, {
+        stream: 'events',
+        slice: windowName(from, windowEnd),
+        partitions: [],
+        note: 'Amplitude answered 404 (no data) twice; these hours are asked again by later syncs',
+      });
+      return result('not_found');
+    }
+  } catch (error) {
+    throw await exportFailure(deps.amplitude, error, from, windowEnd, progress, input);
   }
 
   const order = new MemberOrder(from, progress.ordered);
@@ -181,9 +204,33 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
   } catch (error) {
     await writer.abort();
     response.body.destroy();
-    throw exportFailure(error, from, windowEnd);
+    throw await exportFailure(deps.amplitude, error, from, windowEnd, progress, input);
   }
   return result('complete');
+}
+
+/** Opens the download; Amplitude may think for minutes before the first byte, so the heartbeat goes on. */
+async function openExport(
+  amplitude: AmplitudeClient,
+  from: number,
+  end: number,
+  progress: ExportProgress,
+): Promise<ExportResponse> {
+  const waiting = setInterval(() => heartbeat({ ...progress }), 5000);
+  try {
+    return await amplitude.openExport(from, end - HOUR_MS, { signal: cancellationSignal() });
+  } finally {
+    clearInterval(waiting);
+  }
+}
+
+async function waitHeartbeating(ms: number, progress: ExportProgress): Promise<void> {
+  const waiting = setInterval(() => heartbeat({ ...progress }), 5000);
+  try {
+    await sleep(ms, undefined, { signal: cancellationSignal() });
+  } finally {
+    clearInterval(waiting);
+  }
 }
 
 /**
@@ -234,8 +281,55 @@ function outOfOrder(progress: ExportProgress, hour: number, from: number): Appli
   });
 }
 
-function exportFailure(error: unknown, from: number, end: number): ApplicationFailure {
+/**
+ * The DESIGN.md §4 policy for windows Amplitude cannot serve. Several hours: split at once, whether
+ * Amplitude refused them as too large (400) or gave up on them (504, or a reset before the first
+ * byte): smaller windows succeed whatever the cause was. One hour: a 400 cannot get better, but a
+ * timeout may pass, so it is retried with a long backoff before the stream fails.
+ */
+async function exportFailure(
+  amplitude: AmplitudeClient,
+  error: unknown,
+  from: number,
+  end: number,
+  progress: ExportProgress,
+  input: ExportWindowInput,
+): Promise<ApplicationFailure> {
   const context = `export ${windowName(from, end)}`;
+  const oneHour = end - from === HOUR_MS;
+  if ((isExportTimeout(error) || isExportTooLarge(error)) && !oneHour) {
+    return ApplicationFailure.create({
+      type: FailureType.ExportWindowTooLarge,
+      nonRetryable: true,
+      message: `${context}: Amplitude cannot serve this window in one request (${(error as Error).message}); it is split into smaller windows`,
+    });
+  }
+  if (isExportTimeout(error) && oneHour) {
+    progress.timeouts = (progress.timeouts ?? 0) + 1;
+    heartbeat({ ...progress });
+    const timeouts = progress.timeouts;
+    const cause = (error as Error).message;
+    if (timeouts >= input.hourTimeoutAttempts) {
+      const count = await hourEventCount(amplitude, from, input.projectTimezone);
+      const size = count === undefined ? '' : ` (Amplitude's charts count about ${count} events in it)`;
+      return exportHourFailure(
+        isoHour(from),
+        `Amplitude timed out ${timeouts} times on it${size}; last: ${cause}`,
+      );
+    }
+    const delay = input.hourTimeoutRetryMs * 2 ** (timeouts - 1);
+    return ApplicationFailure.create({
+      type: FailureType.ExportHourTimedOut,
+      message: `${context}: Amplitude timed out on this hour (${cause}); asking again in ${Math.round(delay / 1000)} s (timeout ${timeouts} of at most ${input.hourTimeoutAttempts})`,
+      nextRetryDelay: delay,
+    });
+  }
+  if (isExportTooLarge(error) && oneHour) {
+    return exportHourFailure(
+      isoHour(from),
+      `Amplitude refused it as too large (${(error as Error).message})`,
+    );
+  }
   if (error instanceof EventRecordError) {
     return ApplicationFailure.create({
       type: FailureType.BadRequest,

@@ -10,20 +10,28 @@ import {
   type SnapshotInput,
 } from './dashboard.ts';
 import { type ExportWindowInput, exportWindow } from './export-events.ts';
+import { type DestinationInput, prepareDestination, removeLeftovers } from './housekeeping.ts';
 import { type ManifestInput, writeManifest } from './manifest.ts';
+import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 
 export interface ActivityDeps {
   amplitude: AmplitudeClient;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const io = { amplitude: deps.amplitude, destination: (root: string) => new LocalDestination(root) };
+  const io = {
+    amplitude: deps.amplitude,
+    destination: (root: string, runKey: string) => new LocalDestination(root, runKey),
+  };
   return {
     checkConnection: () => checkConnection(deps.amplitude),
     exportWindow: (input: ExportWindowInput) => exportWindow(io, input),
     fetchDashboardSlice: (input: DashboardSliceInput) => fetchDashboardSlice(io, input),
     fetchSnapshot: (input: SnapshotInput) => fetchSnapshot(io, input),
     writeManifest: (input: ManifestInput) => writeManifest(io, input),
+    prepareDestination: (input: DestinationInput) => prepareDestination(io, input),
+    removeLeftovers: (input: DestinationInput) => removeLeftovers(io, input),
+    reconcileCounts: (input: ReconcileInput) => reconcileCounts(io, input),
   };
 }
 

@@ -1,5 +1,6 @@
 // The per-sync manifest: every partition the sync wrote (gathered from the slices' receipts), record
 // counts, and the state the sync ended with.
+import { toFailure } from '../amplitude/errors.ts';
 import type { LocalDestination, Receipt } from '../destination/local.ts';
 
 export interface ManifestInput {
@@ -8,6 +9,10 @@ export interface ManifestInput {
   sync: { workflowId: string; runId: string; startedAt: string; finishedAt: string };
   state: unknown;
   streams: Record<string, unknown>;
+  /** The count reconciliation's outcome, or why it could not run. */
+  reconciliation?: unknown;
+  /** What interrupted syncs of the connection had left and this sync removed. */
+  leftoversRemoved?: unknown;
 }
 
 export interface ManifestResult {
@@ -17,7 +22,7 @@ export interface ManifestResult {
 }
 
 export interface ManifestDeps {
-  destination(root: string): LocalDestination;
+  destination(root: string, runKey: string): LocalDestination;
 }
 
 function byStream(receipts: Receipt[]) {
@@ -50,11 +55,21 @@ function byStream(receipts: Receipt[]) {
 }
 
 export async function writeManifest(deps: ManifestDeps, input: ManifestInput): Promise<ManifestResult> {
-  const destination = deps.destination(input.destination);
+  try {
+    return await writeManifestOf(deps, input);
+  } catch (error) {
+    throw toFailure(error, 'writing the sync manifest');
+  }
+}
+
+async function writeManifestOf(deps: ManifestDeps, input: ManifestInput): Promise<ManifestResult> {
+  const destination = deps.destination(input.destination, input.runKey);
   const written = byStream(await destination.readReceipts(input.runKey));
   const manifest = {
     sync: input.sync,
     state: input.state,
+    ...(input.reconciliation ? { reconciliation: input.reconciliation } : {}),
+    ...(input.leftoversRemoved ? { leftoversRemoved: input.leftoversRemoved } : {}),
     streams: Object.fromEntries(
       Object.entries(input.streams).map(([stream, summary]) => [
         stream,

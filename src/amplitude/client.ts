@@ -1,6 +1,12 @@
 // HTTP access to Amplitude: keep-alive pool, Basic auth, region host or base_url, typed errors.
 import { Agent, type Dispatcher, request } from 'undici';
-import { AmplitudeHttpError, AmplitudeTransportError, parseRetryAfter } from './errors.ts';
+import {
+  AmplitudeHttpError,
+  AmplitudeTransportError,
+  parseRetryAfter,
+  requestFailurePhase,
+  unreachableReason,
+} from './errors.ts';
 import { exportHourParam } from './time.ts';
 
 export interface AmplitudeClientOptions {
@@ -144,7 +150,11 @@ export class AmplitudeClient {
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw new AmplitudeTransportError(`GET ${path} failed: ${(error as Error).message}`, { cause: error });
+      const unreachable = unreachableReason(error);
+      const message = unreachable
+        ? `cannot reach ${url.origin}: ${unreachable}`
+        : `GET ${path} failed before Amplitude answered: ${(error as Error).message}`;
+      throw new AmplitudeTransportError(message, { cause: error, phase: requestFailurePhase(error) });
     }
   }
 
@@ -154,6 +164,7 @@ export class AmplitudeClient {
     } catch (error) {
       throw new AmplitudeTransportError(`reading the answer of ${path} failed: ${(error as Error).message}`, {
         cause: error,
+        phase: 'body',
       });
     }
   }

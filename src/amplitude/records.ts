@@ -64,6 +64,13 @@ export function averageSessionLengthRecords(body: unknown): SessionLengthRecord[
   return data.xValues.map((date, day) => ({ date, length: lengths[day] ?? 0 }));
 }
 
+/** Event Segmentation totals, one per xValue (a project-local day, or hour `YYYY-MM-DDTHH:00:00`). */
+export function eventTotals(body: unknown): Array<{ x: string; count: number }> {
+  const { data } = parse(seriesChart, body, '/api/2/events/segmentation');
+  const totals = data.series[0] ?? [];
+  return data.xValues.map((x, index) => ({ x, count: totals[index] ?? 0 }));
+}
+
 const listOf = (key: 'data' | 'cohorts') => z.object({ [key]: z.array(z.record(z.string(), z.unknown())) });
 
 export type SnapshotStream = Extract<StreamName, 'annotations' | 'cohorts' | 'events_list'>;

@@ -145,3 +145,21 @@ export function calendarDayIn(instantMs: number, timeZone: string): number {
   const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return Date.UTC(part('year'), part('month') - 1, part('day'));
 }
+
+/** `2024-03-01T05:00:00Z/2024-03-01T10:00:00Z`: the half-open span [start, end) as an ISO 8601 interval. */
+export function isoInterval(start: number, end: number): string {
+  return `${isoInstant(start)}/${isoInstant(end)}`;
+}
+
+const INTERVAL = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)\/(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)$/;
+
+/** Parses an isoInterval of whole hours; undefined when malformed, empty or not on hour boundaries. */
+export function parseHourInterval(value: string): { start: number; end: number } | undefined {
+  const m = INTERVAL.exec(value);
+  if (!m) return undefined;
+  const start = Date.parse(m[1]!);
+  const end = Date.parse(m[2]!);
+  if (Number.isNaN(start) || Number.isNaN(end) || end <= start) return undefined;
+  if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0) return undefined;
+  return { start, end };
+}

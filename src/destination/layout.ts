@@ -19,6 +19,15 @@ export function snapshotPartition(stream: StreamName): string {
   return `${stream}/${stream}.jsonl.gz`;
 }
 
+/**
+ * A sync's run key is `<connection>/<start>_<run id>`: the connection part names whose files these are,
+ * so a later sync of the connection can remove what an interrupted one left, and nobody else's.
+ */
+export function connectionOf(runKey: string): string {
+  const slash = runKey.indexOf('/');
+  return slash === -1 ? runKey : runKey.slice(0, slash);
+}
+
 /** Per-sync manifests; the receipts of a sync's slices live beside them until the manifest is written. */
 export function manifestPath(runKey: string): string {
   return `_manifests/${runKey}.json`;

@@ -1,12 +1,15 @@
 // The local partitioned destination: gzipped NDJSON partitions under one root directory, plus the
-// per-sync manifests.
+// per-sync manifests. Every temporary file carries its connection's tag, so that a later sync of the
+// connection can remove what an interrupted one left behind.
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGunzip, gzip } from 'node:zlib';
 import { ensureDirectory, publish, temporaryPath } from './files.ts';
 import { HourPartitionWriter, type PartitionWritten } from './hour-partitions.ts';
-import { manifestPath, receiptDir } from './layout.ts';
+import { connectionOf, manifestPath, receiptDir } from './layout.ts';
 
 export type { PartitionWritten } from './hour-partitions.ts';
 
@@ -21,11 +24,28 @@ export interface Receipt {
 
 const gzipAsync = promisify(gzip);
 
+export interface LeftoversRemoved {
+  /** Temporary files of interrupted attempts. */
+  files: number;
+  bytes: number;
+  /** Receipt directories of syncs that ended without a manifest (cancelled, terminated, crashed). */
+  receiptDirs: number;
+}
+
+/** The tag in the temporary names of one connection's files. */
+export function ownerTag(runKey: string): string {
+  return `as${createHash('sha256').update(connectionOf(runKey)).digest('hex').slice(0, 8)}`;
+}
+
 export class LocalDestination {
   readonly root: string;
+  /** Starts every temporary name this destination writes. */
+  readonly #owner: string;
 
-  constructor(root: string) {
+  /** @param runKey the sync this destination writes for; it names the owner of temporary files */
+  constructor(root: string, runKey = 'local') {
     this.root = resolve(root);
+    this.#owner = ownerTag(runKey);
   }
 
   path(relative: string): string {
@@ -41,7 +61,47 @@ export class LocalDestination {
   }
 
   hourPartitionWriter(tag: string, maxOpen?: number): HourPartitionWriter {
-    return new HourPartitionWriter((partition) => this.path(partition), tag, maxOpen);
+    return new HourPartitionWriter((partition) => this.path(partition), `${this.#owner}-${tag}`, maxOpen);
+  }
+
+  /** Creates the root if needed and proves it writable with a probe file; throws the file-system error. */
+  async checkWritable(): Promise<void> {
+    await ensureDirectory(this.root);
+    const probe = join(this.root, `.write-probe.${this.#owner}-${randomUUID().slice(0, 8)}.tmp`);
+    await writeFile(probe, 'amplitude-sync');
+    await rm(probe);
+  }
+
+  /**
+   * Removes what interrupted syncs of this connection left: its temporary files, whichever attempt
+   * wrote them, and the receipts of its syncs that never wrote a manifest, except `keepRunKey`'s. Runs
+   * when no other sync of the connection is live (one sync per connection at a time).
+   */
+  async removeLeftovers(keepRunKey: string): Promise<LeftoversRemoved> {
+    const removed: LeftoversRemoved = { files: 0, bytes: 0, receiptDirs: 0 };
+    const marker = `.${this.#owner}-`;
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.startsWith('.') || !entry.name.endsWith('.tmp')) continue;
+      if (!entry.name.includes(marker)) continue;
+      const path = join(entry.parentPath, entry.name);
+      const size = await stat(path).then(
+        (info) => info.size,
+        () => 0,
+      );
+      await rm(path, { force: true });
+      removed.files++;
+      removed.bytes += size;
+    }
+    const connection = connectionOf(keepRunKey);
+    const receipts = this.path(`_manifests/${connection}`);
+    const keep = `${keepRunKey.slice(connection.length + 1)}.parts`;
+    for (const name of await readdir(receipts).catch(() => [] as string[])) {
+      if (!name.endsWith('.parts') || name === keep) continue;
+      await rm(join(receipts, name), { recursive: true, force: true });
+      removed.receiptDirs++;
+    }
+    return removed;
   }
 
   /** A slice's receipt: what it wrote, kept until the sync's manifest gathers it. One file per slice. */
@@ -68,6 +128,29 @@ export class LocalDestination {
     return this.path(relative);
   }
 
+  /** The names of a connection's manifests (`<start>_<run id>.json`), newest first. */
+  async listManifests(connection: string): Promise<string[]> {
+    const names = await readdir(this.path(`_manifests/${connection}`)).catch(() => [] as string[]);
+    return names
+      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+      .sort()
+      .reverse();
+  }
+
+  async readManifest(connection: string, name: string): Promise<unknown> {
+    return JSON.parse(await readFile(this.path(`_manifests/${connection}/${name}`), 'utf8'));
+  }
+
+  /** The number of records (lines) in a partition; undefined when it does not exist. */
+  async countRecords(partition: string): Promise<number | undefined> {
+    if (!(await this.exists(partition))) return undefined;
+    let lines = 0;
+    for await (const chunk of createReadStream(this.path(partition)).pipe(createGunzip())) {
+      for (const byte of chunk as Buffer) if (byte === 0x0a) lines++;
+    }
+    return lines;
+  }
+
   async exists(relative: string): Promise<boolean> {
     return stat(this.path(relative)).then(
       () => true,
@@ -78,7 +161,7 @@ export class LocalDestination {
   async #writeAtomically(relative: string, content: string | Uint8Array): Promise<void> {
     const finalPath = this.path(relative);
     await ensureDirectory(dirname(finalPath));
-    const temporary = temporaryPath(finalPath);
+    const temporary = temporaryPath(finalPath, `${this.#owner}-${randomUUID().slice(0, 8)}`);
     await writeFile(temporary, content);
     await publish(temporary, finalPath);
   }

@@ -67,6 +67,17 @@ export function splitWindow(window: Span): [Span, Span] {
   ];
 }
 
+/** Merges touching spans, so carried state stays small. */
+export function mergeSpans(spans: Span[]): Span[] {
+  const merged: Span[] = [];
+  for (const span of [...spans].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last && span.start <= last.end) last.end = Math.max(last.end, span.end);
+    else merged.push({ ...span });
+  }
+  return merged;
+}
+
 /** How far from `from` the completed spans cover without a gap: the watermark may move to here. */
 export function contiguousEnd(from: number, completed: Iterable<Span>): number {
   const sorted = [...completed].sort((a, b) => a.start - b.start);

@@ -1,12 +1,10 @@
 // Runs a stream's slices as activities with bounded concurrency, in workflow code. Deterministic: the
 // only inputs are activity outcomes, delivered in history order.
 import { condition } from '@temporalio/workflow';
-import type { Span } from './plan.ts';
+import { mergeSpans, type Span } from './plan.ts';
 
 export type SliceOutcome =
   | { kind: 'done' }
-  /** The slice's data is not there yet: its span stays open for the next sync. */
-  | { kind: 'open' }
   /** Run these smaller slices instead, first. */
   | { kind: 'split'; parts: Span[] }
   | { kind: 'failed'; failure: Error };
@@ -14,7 +12,6 @@ export type SliceOutcome =
 export interface SliceRun {
   pending: Span[];
   completed: Span[];
-  open: Span[];
   failures: Array<{ span: Span; failure: Error }>;
   /** True when the run stopped early because `shouldPause` asked it to (continue-as-new). */
   paused: boolean;
@@ -31,23 +28,11 @@ export interface SliceRunnerOptions {
   onProgress?(state: Readonly<SliceRun>): void;
 }
 
-/** Merges touching spans so carried state stays small. */
-export function mergeSpans(spans: Span[]): Span[] {
-  const merged: Span[] = [];
-  for (const span of [...spans].sort((a, b) => a.start - b.start)) {
-    const last = merged[merged.length - 1];
-    if (last && span.start <= last.end) last.end = Math.max(last.end, span.end);
-    else merged.push({ ...span });
-  }
-  return merged;
-}
-
 export async function runSlices(options: SliceRunnerOptions): Promise<SliceRun> {
   const queue = [...options.pending];
   const state: SliceRun = {
     pending: queue,
     completed: mergeSpans(options.completed),
-    open: [],
     failures: [],
     paused: false,
   };
@@ -59,7 +44,6 @@ export async function runSlices(options: SliceRunnerOptions): Promise<SliceRun> 
     void options.run(span).then(
       (outcome) => {
         if (outcome.kind === 'done') state.completed = mergeSpans([...state.completed, span]);
-        else if (outcome.kind === 'open') state.open.push(span);
         else if (outcome.kind === 'split') queue.unshift(...outcome.parts);
         else state.failures.push({ span, failure: outcome.failure });
         inFlight--;

@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isStreamName, STREAM_NAMES, STREAMS, type StreamName } from '../amplitude/streams.ts';
 import { parseIsoDate } from '../amplitude/time.ts';
+import { recheckProblems, unionRecheck } from './recheck.ts';
 import type { StreamState, SyncInput, SyncState } from './types.ts';
 
 /** The state inside a sync result, or inside the details of a failed sync. */
@@ -12,9 +13,12 @@ export function carriedState(value: unknown): SyncState | undefined {
     : undefined;
 }
 
+/** The further of two states of a stream; the hours either still has to re-check are kept. */
 function later(a: StreamState | undefined, b: StreamState | undefined): StreamState | undefined {
   if (!a || !b) return a ?? b;
-  return Date.parse(a.completeBefore) >= Date.parse(b.completeBefore) ? a : b;
+  const further = Date.parse(a.completeBefore) >= Date.parse(b.completeBefore) ? a : b;
+  if (!a.recheck && !b.recheck) return further;
+  return { completeBefore: further.completeBefore, recheck: unionRecheck(a.recheck, b.recheck) };
 }
 
 /** Per stream, the further of two states: progress only moves forward. */
@@ -60,6 +64,9 @@ export function stateProblems(value: unknown): string[] {
     } else if (STREAMS[name].kind === 'dashboard' && parseIsoDate(cursor) === undefined) {
       problems.push(`${name}: completeBefore "${cursor}" is not a date like 2024-03-01`);
     }
+    const recheck = (stream as { recheck?: unknown } | null)?.recheck;
+    if (recheck !== undefined && name !== 'events') problems.push(`${name}: only events has a recheck list`);
+    else problems.push(...recheckProblems(recheck).map((problem) => `${name}: ${problem}`));
   }
   return problems;
 }

@@ -1,30 +1,60 @@
-// A sync of one connection: one child workflow per stream, all awaited; the result is the new state.
+// A sync of one connection: checks that can fail before anything starts, one child workflow per stream
+// (all awaited), then the count reconciliation, the removal of what interrupted syncs left, and the
+// manifest. The result is the new state.
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   defineQuery,
   executeChild,
+  isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import type { ReconcileResult } from '../activities/reconcile.ts';
+import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
-import { isoInstant } from '../amplitude/time.ts';
+import { DAY_MS, isoInstant, parseIsoHour } from '../amplitude/time.ts';
+import { applicationCause } from './plans/common.ts';
+import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
+import { addToRecheck } from './recheck.ts';
 import { startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
-import type { StreamSummary, SyncInput, SyncResult, SyncState } from './types.ts';
+import type { StreamSummary, SyncInput, SyncResult, SyncSettings, SyncState } from './types.ts';
 
 export const syncProgressQuery =
   defineQuery<Partial<Record<StreamName, StreamSummary | 'running'>>>('progress');
+
+/** Checks before anything starts, the leftovers of interrupted syncs, the count reconciliation. */
+export const CHECKS_AND_RECONCILIATION = 'checks-and-reconciliation';
 
 const { writeManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5 },
   summary: 'write the sync manifest',
+});
+// Before anything starts, a few quick tries: an unreachable Amplitude or a wrong key fails the sync in
+// seconds, with a message that says so, instead of every stream retrying for many minutes.
+const { checkConnection } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '4 seconds', maximumAttempts: 3 },
+  summary: 'check that Amplitude answers and takes the keys',
+});
+const { prepareDestination, removeLeftovers } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+  summary: 'destination: writable, leftovers of interrupted syncs removed',
+});
+const { reconcileCounts } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
+  summary: "compare exported events per day with Amplitude's own daily totals",
 });
 
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
@@ -40,6 +70,69 @@ function childSummary(error: unknown): StreamSummary | undefined {
   return undefined;
 }
 
+/** Fails the sync before anything starts when the destination cannot be written or Amplitude is out of reach. */
+async function checkBeforeStart(settings: SyncSettings, runKey: string, previous: SyncState) {
+  const fail = (message: string) =>
+    ApplicationFailure.create({
+      type: 'SyncNotStarted',
+      nonRetryable: true,
+      message: `${message} Nothing was synced; the state stays where it was.`,
+      details: [{ state: previous, streams: {}, manifest: '' } satisfies SyncResult],
+    });
+  try {
+    await prepareDestination({ runKey, destination: settings.destination });
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    throw fail(rootMessage(error));
+  }
+  try {
+    await checkConnection();
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const type = applicationCause(error)?.type;
+    // Anything else (a check endpoint this project lacks, a passing 5xx) is left to the streams.
+    if (type === FailureType.Unreachable) {
+      throw fail(
+        `Amplitude is out of reach: ${rootMessage(error)}. Check base_url (or data_region) and this machine's network.`,
+      );
+    }
+    if (type === FailureType.AuthFailed) throw fail(rootMessage(error));
+  }
+}
+
+/** The count reconciliation; days whose hours have no events while Amplitude counts some go back on the re-check list. */
+async function reconcile(
+  settings: SyncSettings,
+  runKey: string,
+  state: SyncState,
+): Promise<ReconcileResult | { error: string } | undefined> {
+  const events = state.streams.events;
+  if (!events || !settings.streams.includes('events')) return undefined;
+  const recheckDays = settings.exportRecheckDays ?? DEFAULT_RECHECK_DAYS;
+  try {
+    const result = await reconcileCounts({
+      runKey,
+      destination: settings.destination,
+      days: recheckDays,
+      before: events.completeBefore,
+      startDate: settings.startDate,
+      projectTimezone: settings.projectTimezone,
+    });
+    let recheck = events.recheck;
+    for (const day of result.differing) {
+      for (const [start, end] of day.recheck ?? []) {
+        const span = { start: parseIsoHour(start)!, end: parseIsoHour(end)! };
+        recheck = addToRecheck(recheck, span, Date.now() + recheckDays * DAY_MS);
+      }
+    }
+    if (recheck && recheck.length > 0) state.streams.events = { ...events, recheck };
+    return result;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return { error: rootMessage(error) };
+  }
+}
+
 export async function sync(input: SyncInput): Promise<SyncResult> {
   const info = workflowInfo();
   const { settings } = input;
@@ -52,6 +145,9 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
   setHandler(syncProgressQuery, () => progress);
   setCurrentDetails(`Syncing ${settings.streams.join(', ')} into ${settings.destination}`);
+
+  const checked = patched(CHECKS_AND_RECONCILIATION);
+  if (checked) await checkBeforeStart(settings, runKey, previous);
 
   const outcomes = await Promise.allSettled(
     settings.streams.map(async (stream) => {
@@ -72,6 +168,10 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
       }
     }),
   );
+  const cancellation = outcomes.find(
+    (outcome): outcome is PromiseRejectedResult =>
+      outcome.status === 'rejected' && isCancellation(outcome.reason),
+  );
 
   // Streams this sync did not run keep their state: a sync of some streams must not reset the others.
   const state: SyncState = { streams: { ...previous.streams } };
@@ -83,23 +183,47 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
     if (outcome.status === 'rejected') failed.push(`${stream} (${rootMessage(outcome.reason)})`);
     if (summary) streams[stream] = summary;
     const completeBefore = summary?.completeBefore;
-    const kept = completeBefore ? { completeBefore } : previous.streams[stream];
+    const recheck = summary?.recheck?.pending;
+    const kept = completeBefore
+      ? { completeBefore, ...(recheck && recheck.length > 0 ? { recheck } : {}) }
+      : previous.streams[stream];
     if (kept) state.streams[stream] = kept;
   });
 
-  const manifest = await writeManifest({
-    runKey,
-    destination: settings.destination,
-    sync: {
-      workflowId: info.workflowId,
-      runId: info.runId,
-      startedAt: isoInstant(startedAt),
-      finishedAt: isoInstant(Date.now()),
-    },
+  // Runs to the end even when the sync was cancelled: what it wrote is recorded, its leftovers removed.
+  const manifest = await CancellationScope.nonCancellable(async () => {
+    let leftoversRemoved: unknown;
+    let reconciliation: unknown;
+    if (checked) {
+      leftoversRemoved = await removeLeftovers({ runKey, destination: settings.destination }).catch(
+        (error: unknown) => ({ error: rootMessage(error) }),
+      );
+      if (!cancellation) reconciliation = await reconcile(settings, runKey, state);
+    }
+    const written = await writeManifest({
+      runKey,
+      destination: settings.destination,
+      sync: {
+        workflowId: info.workflowId,
+        runId: info.runId,
+        startedAt: isoInstant(startedAt),
+        finishedAt: isoInstant(Date.now()),
+      },
+      state,
+      streams,
+      ...(reconciliation ? { reconciliation } : {}),
+      ...(leftoversRemoved ? { leftoversRemoved } : {}),
+    });
+    return { ...written, reconciliation };
+  });
+  if (cancellation) throw (cancellation.reason as ChildWorkflowFailure).cause ?? cancellation.reason;
+
+  const result: SyncResult = {
     state,
     streams,
-  });
-  const result: SyncResult = { state, streams, manifest: manifest.path };
+    manifest: manifest.path,
+    ...(manifest.reconciliation ? { reconciliation: manifest.reconciliation } : {}),
+  };
   if (failed.length > 0) {
     throw ApplicationFailure.create({
       type: 'SyncStreamsFailed',

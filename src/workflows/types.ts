@@ -1,6 +1,7 @@
 // What the workflows take and return. Everything here travels through Temporal's history, so it holds
 // no credentials and stays small.
 import type { StreamName } from '../amplitude/streams.ts';
+import type { RecheckEntry, RecheckReport } from './recheck.ts';
 
 /** A connection's non-secret settings, as the sync workflow receives them. */
 export interface SyncSettings {
@@ -11,6 +12,8 @@ export interface SyncSettings {
   activeUsersGroupByCountry: boolean;
   exportAvailabilityLagHours: number;
   exportLookbackHours: number;
+  /** Days an hour Amplitude answered 404 for stays on the re-check list (export_recheck_days). */
+  exportRecheckDays?: number;
   projectTimezone: string;
   /** Absolute path of the local destination's root directory. */
   destination: string;
@@ -24,10 +27,12 @@ export interface Tuning {
   /** Dashboard slices in flight per stream (the worker's client also caps all Dashboard calls at 5). */
   dashboardConcurrency: number;
   exportHeartbeatTimeoutMs: number;
-  /** A 404 for a window that ended within this many hours may be "not yet" rather than "no data". */
-  recentNotFoundHours: number;
-  notFoundAttempts: number;
+  /** Wait before a 404 is asked once more within a sync; then its hours go on the re-check list. */
   notFoundRetryDelayMs: number;
+  /** A one-hour window Amplitude times out on (504) is asked this many times in all. */
+  hourTimeoutAttempts: number;
+  /** First wait after a one-hour timeout; it doubles with each further one. */
+  hourTimeoutRetryMs: number;
   /** Days before the dashboard watermark read again (Amplitude revises recent days as late events land). */
   dashboardLookbackDays: number;
   /** Attempts for transient failures (429, 5xx, resets, bad bodies) before a slice fails the stream. */
@@ -42,9 +47,10 @@ export const DEFAULT_TUNING: Tuning = {
   exportConcurrency: 2,
   dashboardConcurrency: 2,
   exportHeartbeatTimeoutMs: 60_000,
-  recentNotFoundHours: 24,
-  notFoundAttempts: 3,
-  notFoundRetryDelayMs: 30_000,
+  notFoundRetryDelayMs: 5_000,
+  // 15 s, 30 s, 1 min, 2 min, 4 min: six asks over about eight minutes.
+  hourTimeoutAttempts: 6,
+  hourTimeoutRetryMs: 15_000,
   dashboardLookbackDays: 3,
   maximumAttempts: 12,
   retryInitialIntervalMs: 2000,
@@ -53,6 +59,8 @@ export const DEFAULT_TUNING: Tuning = {
 /** Per stream: everything before `completeBefore` is in the destination (an instant for events, a date for dashboards). */
 export interface StreamState {
   completeBefore: string;
+  /** events: hours Amplitude answered 404 for, asked again by every sync until served or expired. */
+  recheck?: RecheckEntry[];
 }
 
 export interface SyncState {
@@ -82,14 +90,18 @@ export interface StreamSummary {
   slices: number;
   /** Export windows split because Amplitude could not serve them whole. */
   splits: number;
-  /** Human-readable remarks: open hours, empty windows, missing days, the failure. */
+  /** Human-readable remarks: empty windows, missing days, the failure. */
   notes: string[];
+  /** events: the re-check list after this sync, and what it found. */
+  recheck?: RecheckReport;
 }
 
 export interface SyncResult {
   state: SyncState;
   streams: Partial<Record<StreamName, StreamSummary>>;
   manifest: string;
+  /** The count reconciliation against Amplitude's daily totals (ReconcileResult), or why it could not run. */
+  reconciliation?: unknown;
 }
 
 export interface StreamInput {
@@ -110,8 +122,6 @@ export interface CarriedProgress {
   pending: Array<[number, number]>;
   /** Completed slices, merged. */
   completed: Array<[number, number]>;
-  /** Slices whose data was not there yet (they stay open for the next sync), merged. */
-  open: Array<[number, number]>;
   /** Start of the range this sync covers (the watermark moves from here). */
   rangeStart: number;
   summary: StreamSummary;

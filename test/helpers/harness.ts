@@ -47,7 +47,7 @@ export function simulatorConfig(
 /** Test tuning: short retries so failures surface in seconds. */
 export const FAST_TUNING: Partial<Tuning> = {
   notFoundRetryDelayMs: 200,
-  notFoundAttempts: 2,
+  hourTimeoutRetryMs: 100,
   retryInitialIntervalMs: 100,
   exportHeartbeatTimeoutMs: 10_000,
   maximumAttempts: 4,

@@ -1,0 +1,48 @@
+// How many events the destination holds per upload hour, for reconciliation with Amplitude's own
+// counts. Read from the manifests (the newest that lists an hour's partition knows its count) and the
+// receipts of the sync under way; a partition no manifest lists is counted by reading it.
+import { HOUR_MS } from '../amplitude/time.ts';
+import { connectionOf, eventHourPartition } from './layout.ts';
+import type { LocalDestination, Receipt } from './local.ts';
+
+interface ManifestShape {
+  streams?: { events?: { written?: { partitions?: Receipt['partitions'] } | null } };
+}
+
+/** Records per upload hour in [from, to) (epoch ms of whole hours); hours without a partition are 0. */
+export async function exportedEventCounts(
+  destination: LocalDestination,
+  runKey: string,
+  from: number,
+  to: number,
+): Promise<Map<number, number>> {
+  const wanted = new Map<string, number>();
+  for (let hour = from; hour < to; hour += HOUR_MS) wanted.set(eventHourPartition(hour), hour);
+  const counts = new Map<number, number>();
+  const learn = (partitions: Receipt['partitions'] | undefined) => {
+    for (const { partition, records } of partitions ?? []) {
+      const hour = wanted.get(partition);
+      if (hour !== undefined && !counts.has(hour)) counts.set(hour, records);
+    }
+  };
+
+  // Newest first: this sync's receipts, then its connection's manifests back to the first that began
+  // before `from` (a sync reads only hours that ended before it began).
+  for (const receipt of (await destination.readReceipts(runKey)).reverse()) {
+    if (receipt.stream === 'events') learn(receipt.partitions);
+  }
+  const connection = connectionOf(runKey);
+  const oldest = new Date(from).toISOString().slice(0, 13);
+  for (const name of await destination.listManifests(connection)) {
+    if (counts.size === wanted.size) break;
+    const manifest = (await destination.readManifest(connection, name).catch(() => undefined)) as
+      | ManifestShape
+      | undefined;
+    learn(manifest?.streams?.events?.written?.partitions);
+    if (name.slice(0, 13) < oldest) break;
+  }
+  for (const [partition, hour] of wanted) {
+    if (!counts.has(hour)) counts.set(hour, (await destination.countRecords(partition)) ?? 0);
+  }
+  return counts;
+}

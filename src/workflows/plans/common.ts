@@ -1,0 +1,77 @@
+// What every stream plan shares: the plan's shape, the activity proxies and the summary bookkeeping.
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.ts';
+import type { Span } from '../plan.ts';
+import type { SliceOutcome } from '../slices.ts';
+import type { StreamInput, StreamSummary, Tuning } from '../types.ts';
+
+export interface StreamPlan {
+  /** What this sync covers; the watermark moves from range.start over contiguous completed slices. */
+  range: Span;
+  /** The slices a first run starts with. */
+  initial: Span[];
+  /** The slices of a span carried over continue-as-new (export windows, months, the snapshot). */
+  cut(span: Span): Span[];
+  run(span: Span): Promise<SliceOutcome>;
+  /** The state cursor for a watermark at `end` (epoch ms). */
+  cursor(end: number): string;
+  /** The stored cursor as epoch ms. */
+  parseCursor(cursor: string): number;
+}
+
+export type PlanFactory = (
+  input: StreamInput,
+  tuning: Tuning,
+  plannedAt: number,
+  summary: StreamSummary,
+) => StreamPlan;
+
+export function activities(tuning: Tuning) {
+  const retry = {
+    initialInterval: tuning.retryInitialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: tuning.maximumAttempts,
+  };
+  return {
+    exporting: proxyActivities<Activities>({
+      startToCloseTimeout: '12 hours',
+      heartbeatTimeout: tuning.exportHeartbeatTimeoutMs,
+      retry,
+    }),
+    dashboard: proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry }),
+  };
+}
+
+const MAX_NOTES = 30;
+
+/** Remarks for the summary; a long sync keeps the first ones, so the history stays small. */
+export function addNote(summary: StreamSummary, note: string): void {
+  if (summary.notes.length < MAX_NOTES) summary.notes.push(note);
+  else if (summary.notes.length === MAX_NOTES) summary.notes.push('(more remarks omitted)');
+}
+
+export function countWritten(
+  summary: StreamSummary,
+  records: number,
+  partitions: number,
+  bytes: number,
+): void {
+  summary.records += records;
+  summary.partitions += partitions;
+  summary.bytes += bytes;
+}
+
+export function applicationCause(error: unknown): ApplicationFailure | undefined {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause;
+  return error instanceof ApplicationFailure ? error : undefined;
+}
+
+/** The innermost message of a failure chain: what actually went wrong. */
+export function rootMessage(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  while (current?.cause && (current.cause as { message?: string }).message) {
+    current = current.cause as typeof current;
+  }
+  return current?.message ?? String(error);
+}
