@@ -4,7 +4,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { floorToDay, floorToHour, HOUR_MS, isoHour, isoInstant } from '../src/amplitude/time.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { eventHourPartition } from '../src/destination/layout.ts';
-import type { RequestLogEntry } from '../src/simulator/index.ts';
 import { runSync, SyncFailedError } from '../src/sync-runner.ts';
 import type { SyncResult, Tuning } from '../src/workflows/types.ts';
 import {
@@ -18,18 +17,12 @@ import {
   workerFor,
 } from './helpers/harness.ts';
 import { assertEventsMatch, partitionFiles } from './helpers/output.ts';
+import { exportsIn } from './helpers/requests.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;
 const EVENTS_PER_HOUR = 40;
 const NOMINAL_EVENT_BYTES = 1300;
-
-/** Export requests in the log, as [first hour, last hour, status]. */
-function exportsIn(requests: RequestLogEntry[]) {
-  return requests
-    .filter((r) => r.path === '/api/2/export' && r.exportHours)
-    .map((r) => ({ start: r.exportHours!.start, end: r.exportHours!.end, status: r.status, fault: r.fault }));
-}
 
 describe('export windows that Amplitude cannot serve whole, and attempts that die mid-window', () => {
   let env: TestWorkflowEnvironment;

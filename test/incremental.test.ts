@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -159,5 +160,66 @@ describe('incremental syncs as time passes (time-skipping server)', () => {
     assert.ok(started?.continuedExecutionRunId, 'the events workflow continued as new at least once');
     assert.ok(result.streams.events!.slices >= 40, 'slices from every run are counted');
     await assertEventsMatch(out, sim, dataStart, mark);
+  });
+
+  it('a genuinely empty hour stays on the re-check list for export_recheck_days, asked by every sync, then leaves it', async () => {
+    await advanceToStartOfNextHour();
+    const now = await env.currentTimeMs();
+    const quietHour = floorToHour(now) - 10 * HOUR_MS;
+    const quiet = await startSimulator({
+      dataStart,
+      now: now + HOUR_MS / 2,
+      eventsPerHour: (hour) => (hour === quietHour ? 0 : 40),
+    });
+    try {
+      const out = await temporaryDirectory();
+      const config = simulatorConfig(dataStart, {
+        destination: { path: out },
+        streams: ['events'],
+        request_time_range: 1,
+        export_recheck_days: 1,
+      });
+      const workflowId = uniqueTaskQueue('connection');
+      const syncQuiet = async () => {
+        quiet.setNow((await env.currentTimeMs()) + HOUR_MS / 2);
+        const taskQueue = uniqueTaskQueue('incremental');
+        const worker = await workerFor(env, quiet, config, taskQueue);
+        return worker.runUntil(runSync({ client, workflowId, taskQueue, settings: settingsFor(config) }));
+      };
+      const asksForQuietHour = (from: number) =>
+        quiet.requests
+          .slice(from)
+          .filter((r) => r.path === '/api/2/export' && r.exportHours?.start === quietHour).length;
+      const quietInterval = `${isoInstant(quietHour)}/${isoInstant(quietHour + HOUR_MS)}`;
+
+      const first = await syncQuiet();
+      assert.deepEqual(
+        first.state.streams.events?.recheck?.map(({ start }) => start),
+        [isoInstant(quietHour)],
+      );
+      assert.equal(asksForQuietHour(0), 2);
+
+      await env.sleep(12 * HOUR_MS);
+      const before = quiet.requests.length;
+      const second = await syncQuiet();
+      assert.equal(asksForQuietHour(before), 2, 'a later sync asks again (twice, a short wait apart)');
+      assert.deepEqual(second.state.streams.events?.recheck, first.state.streams.events?.recheck);
+
+      await env.sleep(13 * HOUR_MS);
+      const last = quiet.requests.length;
+      const third = await syncQuiet();
+      assert.equal(asksForQuietHour(last), 0, 'expired: not asked any more');
+      assert.equal(third.state.streams.events?.recheck, undefined);
+      assert.deepEqual(third.streams.events?.recheck?.expired, [quietInterval]);
+      const manifest = JSON.parse(await readFile(third.manifest, 'utf8'));
+      assert.deepEqual(
+        manifest.streams.events.summary.recheck.expired,
+        [quietInterval],
+        'the manifest says so',
+      );
+      await assertEventsMatch(out, quiet, dataStart, Date.parse(third.state.streams.events!.completeBefore));
+    } finally {
+      await quiet.close();
+    }
   });
 });

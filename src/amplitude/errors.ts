@@ -39,7 +39,7 @@ export class AmplitudeHttpError extends Error {
     readonly body: string,
     readonly retryAfterMs?: number,
   ) {
-    super(`Amplitude answered HTTP ${status} on ${endpoint}${body ? `: ${body}` : ''}`);
+    super(`Amplitude answered HTTP ${status} on ${endpoint}${body ? `: ${amplitudeMessage(body)}` : ''}`);
   }
 }
 
@@ -159,7 +159,10 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** Amplitude's JSON error envelope `{"error":{"message","metadata":{"details"}}}`, or the text as sent. */
+/**
+ * Amplitude's JSON error envelope `{"error":{"message","metadata":{"details"}}}`; an HTML page (a
+ * gateway's) by its title; else the text as sent.
+ */
 export function amplitudeMessage(body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: { message?: string; metadata?: { details?: string } } };
@@ -167,6 +170,11 @@ export function amplitudeMessage(body: string): string {
     if (message) return metadata?.details ? `${message}: ${metadata.details}` : message;
   } catch {
     // not JSON: the text is the message
+  }
+  if (/^\s*</.test(body)) {
+    const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1];
+    const text = title ?? body.replace(/<[^>]*>/g, ' ');
+    return `(an HTML page) ${text.replace(/\s+/g, ' ').trim()}`.slice(0, 300);
   }
   return body.trim().slice(0, 300);
 }

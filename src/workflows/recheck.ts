@@ -61,7 +61,7 @@ function format(listed: readonly Listed[]): RecheckEntry[] {
   return listed.map(({ start, end, expires }) => ({
     start: isoInstant(start),
     end: isoInstant(end),
-    expires: isoInstant(expires),
+    expires: isoInstant(Math.ceil(expires / 1000) * 1000),
   }));
 }
 

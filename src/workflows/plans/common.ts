@@ -37,7 +37,8 @@ export function activities(tuning: Tuning) {
     exporting: proxyActivities<Activities>({
       startToCloseTimeout: '12 hours',
       heartbeatTimeout: tuning.exportHeartbeatTimeoutMs,
-      retry,
+      // Room for the timeouts of a one-hour window on top of the transient failures.
+      retry: { ...retry, maximumAttempts: tuning.maximumAttempts + tuning.hourTimeoutAttempts },
     }),
     dashboard: proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry }),
   };
