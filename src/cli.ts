@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
-import { ConfigError, type ConnectionConfig, loadConfigFile, syncSettings } from './config.ts';
+import { ConfigError, type ConnectionConfig, loadConfigFile, startDateMs, syncSettings } from './config.ts';
+import { installLogging } from './logging.ts';
 import {
   deleteSyncSchedule,
   formatInterval,
@@ -17,32 +17,46 @@ import {
   ScheduleError,
   upsertSyncSchedule,
 } from './schedule.ts';
-import { formatSummary, previousState, runSync, SyncFailedError } from './sync-runner.ts';
+import { formatSummary, previousState, runSync, SyncCancelledError, SyncFailedError } from './sync-runner.ts';
 import { startEmbeddedTemporal } from './temporal/embedded.ts';
+import { HomeLockedError } from './temporal/home-lock.ts';
+import { formatVerifyReport } from './verify-report.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
 import { carriedState, stateProblems } from './workflows/state.ts';
 import { rootMessage } from './workflows/stream.ts';
 import type { SyncState } from './workflows/types.ts';
+import type { VerifyResult } from './workflows/verify.ts';
 
 /** Against a cluster the workers hold the credentials; only the embedded worker needs them here. */
 const configOptions = () => ({ requireCredentials: !process.env.TEMPORAL_ADDRESS });
 
+const COMMAND_USAGE = {
+  sync: 'amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]',
+  check: 'amplitude-sync check --config FILE',
+  verify: 'amplitude-sync verify --config FILE [--days N] [--out DIR] [--id WORKFLOW_ID]',
+  schedule:
+    'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]',
+  worker: 'amplitude-sync worker [--config FILE] [--task-queue NAME]',
+  demo: 'amplitude-sync demo [--out DIR] [--days N]',
+} as const;
+
+type CommandName = keyof typeof COMMAND_USAGE;
+
 const USAGE = `amplitude-sync: copy Amplitude data into storage you own, orchestrated by Temporal
 
 Usage:
-  amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]
-  amplitude-sync check --config FILE
-  amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]
-  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]
-  amplitude-sync worker [--config FILE] [--task-queue NAME]
-  amplitude-sync demo [--out DIR] [--days N]
+${Object.values(COMMAND_USAGE)
+  .map((usage) => `  ${usage}`)
+  .join('\n')}
 
-Without TEMPORAL_ADDRESS, sync and check start an embedded Temporal dev server (database in
-$AMPLITUDE_SYNC_HOME or ./.amplitude-sync, UI address printed) and an in-process worker.
-With TEMPORAL_ADDRESS (or a Temporal config profile), they start the workflow on that cluster and
-wait for it; run \`amplitude-sync worker\` there. schedule creates (or updates, or deletes) a
-Temporal Schedule on that cluster that syncs every INTERVAL (30m, 1h, 1d), each run starting where
-the previous one ended. Streams: ${STREAM_NAMES.join(', ')}.`;
+Every command takes --help, and --verbose (the Temporal SDK's own logs, stack traces included).
+Without TEMPORAL_ADDRESS, sync, check and verify start an embedded Temporal dev server (database in
+$AMPLITUDE_SYNC_HOME or ./.amplitude-sync, UI address printed) and an in-process worker; one command
+at a time uses that directory. With TEMPORAL_ADDRESS (or a Temporal config profile), they start the
+workflow on that cluster and wait for it; run \`amplitude-sync worker\` there. schedule creates (or
+updates, or deletes) a Temporal Schedule on that cluster that syncs every INTERVAL (30m, 1h, 1d),
+each run starting where the previous one ended. verify compares the events exported per day with
+Amplitude's own daily totals. Streams: ${STREAM_NAMES.join(', ')}.`;
 
 class UsageError extends Error {}
 
@@ -70,14 +84,13 @@ async function withTemporal<T>(
 ): Promise<T> {
   if (process.env.TEMPORAL_ADDRESS) return withCluster(fn);
   const taskQueue = taskQueueFromEnv();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const embedded = await startEmbeddedTemporal();
+  const embedded = await startEmbeddedTemporal(process.argv.slice(2).join(' '));
   console.error(`embedded Temporal: UI at ${embedded.uiUrl} (database ${embedded.databasePath})`);
   try {
-    const { runUntil } = await createWorker({ connection: embedded.env.nativeConnection, config, taskQueue });
-    return await runUntil(fn(embedded.env.client, taskQueue));
+    const { runUntil } = await createWorker({ connection: embedded.nativeConnection, config, taskQueue });
+    return await runUntil(fn(embedded.client, taskQueue));
   } finally {
-    await embedded.env.teardown();
+    await embedded.stop();
   }
 }
 
@@ -142,48 +155,107 @@ async function loadConnection(
   return config;
 }
 
-async function syncCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      out: { type: 'string' },
-      streams: { type: 'string' },
-      state: { type: 'string' },
-      'full-refresh': { type: 'boolean' },
-      id: { type: 'string' },
+/** Parses a command's options; --help prints its usage instead (null). */
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function options<T extends OptionSpec>(command: CommandName, args: string[], spec: T) {
+  const { values } = parseArgs({ args, options: { ...spec, help: { type: 'boolean', short: 'h' } } });
+  if ((values as { help?: boolean }).help) {
+    console.log(`Usage:\n  ${COMMAND_USAGE[command]}`);
+    return null;
+  }
+  return values as { [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : string };
+}
+
+/** Ctrl-C or SIGTERM cancels the sync cleanly; a second one stops at once. */
+function cancelOnSignals(what: string): { signal: AbortSignal; exitCode(): number; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      console.error(`${signal} again: stopping now; the next sync of this connection continues this one`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    received = signal;
+    console.error(
+      `\n${signal}: cancelling ${what}; the hours it committed stay in place (press Ctrl-C again to stop at once)`,
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    exitCode: () => (received === 'SIGTERM' ? 143 : 130),
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     },
+  };
+}
+
+async function syncCommand(args: string[]): Promise<number> {
+  const values = options('sync', args, {
+    config: { type: 'string' },
+    out: { type: 'string' },
+    streams: { type: 'string' },
+    state: { type: 'string' },
+    'full-refresh': { type: 'boolean' },
+    id: { type: 'string' },
   });
+  if (!values) return 0;
   if (!values.config) throw new UsageError('sync needs --config FILE');
   if (values.state && values['full-refresh'])
     throw new UsageError('--state and --full-refresh exclude each other');
   const config = await loadConnection(values.config, values);
   const state = values.state ? await readStateFile(values.state) : undefined;
   const workflowId = connectionId(values.config, config, values.id);
-  return withTemporal(config, async (client, taskQueue) => {
-    try {
-      const result = await runSync({
-        client,
-        workflowId,
-        taskQueue,
-        settings: syncSettings(config),
-        ...(state ? { state } : {}),
-        ...(values['full-refresh'] ? { fullRefresh: true } : {}),
-        onStarted: (runId) => console.error(`sync started: workflow ${workflowId}, run ${runId}`),
-      });
-      console.log(`sync completed\n${formatSummary(result)}`);
-      return 0;
-    } catch (error) {
-      if (!(error instanceof SyncFailedError)) throw error;
-      console.error(`sync failed: ${error.message}`);
-      if (error.partial) console.error(formatSummary(error.partial));
-      return 1;
-    }
-  });
+  const startDate = startDateMs(config);
+  if (startDate > Date.now()) {
+    console.error(
+      `start_date ${config.start_date} is in the future: no event or dashboard day is due before then (annotations, cohorts and events_list are synced now)`,
+    );
+  }
+  const signals = cancelOnSignals(`sync ${workflowId}`);
+  try {
+    return await withTemporal(config, async (client, taskQueue) => {
+      try {
+        const result = await runSync({
+          client,
+          workflowId,
+          taskQueue,
+          settings: syncSettings(config),
+          ...(state ? { state } : {}),
+          ...(values['full-refresh'] ? { fullRefresh: true } : {}),
+          signal: signals.signal,
+          onStarted: (runId) => console.error(`sync started: workflow ${workflowId}, run ${runId}`),
+          onAttached: (runId, startedAt) =>
+            console.error(
+              `a sync of this connection is already running (run ${runId}, started ${startedAt.toISOString()}, its command was interrupted): following it to the end instead of starting another`,
+            ),
+          onRetry: (line) => console.error(line),
+        });
+        console.log(`sync completed\n${formatSummary(result)}`);
+        return 0;
+      } catch (error) {
+        if (error instanceof SyncCancelledError) {
+          console.error(error.message);
+          return signals.exitCode();
+        }
+        if (!(error instanceof SyncFailedError)) throw error;
+        console.error(`sync failed: ${error.message}`);
+        if (error.partial) console.error(formatSummary(error.partial));
+        return 1;
+      }
+    });
+  } finally {
+    signals.dispose();
+  }
 }
 
 async function checkCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  const values = options('check', args, { config: { type: 'string' } });
+  if (!values) return 0;
   if (!values.config) throw new UsageError('check needs --config FILE');
   const config = await loadConfigFile(values.config, process.env, configOptions());
   return withTemporal(config, async (client, taskQueue) => {
@@ -203,18 +275,58 @@ async function checkCommand(args: string[]): Promise<number> {
   });
 }
 
-async function scheduleCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      every: { type: 'string' },
-      out: { type: 'string' },
-      streams: { type: 'string' },
-      id: { type: 'string' },
-      delete: { type: 'boolean' },
-    },
+async function verifyCommand(args: string[]): Promise<number> {
+  const values = options('verify', args, {
+    config: { type: 'string' },
+    days: { type: 'string' },
+    out: { type: 'string' },
+    id: { type: 'string' },
   });
+  if (!values) return 0;
+  if (!values.config) throw new UsageError('verify needs --config FILE');
+  const days = Number(values.days ?? 7);
+  if (!Number.isInteger(days) || days < 1 || days > 365) {
+    throw new UsageError(`--days ${values.days}: give a whole number of days from 1 to 365`);
+  }
+  const config = await loadConnection(values.config, values);
+  const workflowId = connectionId(values.config, config, values.id);
+  return withTemporal(config, async (client, taskQueue) => {
+    const events = (await previousState(client, workflowId).catch(() => undefined))?.streams.events;
+    if (!events) {
+      console.error(
+        `no events have been synced for this connection (${workflowId}) yet: run amplitude-sync sync first`,
+      );
+      return 1;
+    }
+    try {
+      const result = (await client.workflow.execute('verify', {
+        taskQueue,
+        workflowId: `${workflowId}-verify`,
+        args: [
+          { settings: syncSettings(config), connection: workflowId, days, before: events.completeBefore },
+        ],
+        staticSummary: `count reconciliation of ${workflowId}, ${days} days`,
+      })) as VerifyResult;
+      console.log(formatVerifyReport(result));
+      return result.differing.length > 0 ? 1 : 0;
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      console.error(`verify failed: ${rootMessage(error)}`);
+      return 1;
+    }
+  });
+}
+
+async function scheduleCommand(args: string[]): Promise<number> {
+  const values = options('schedule', args, {
+    config: { type: 'string' },
+    every: { type: 'string' },
+    out: { type: 'string' },
+    streams: { type: 'string' },
+    id: { type: 'string' },
+    delete: { type: 'boolean' },
+  });
+  if (!values) return 0;
   if (!values.config) throw new UsageError('schedule needs --config FILE');
   if (!process.env.TEMPORAL_ADDRESS) {
     throw new UsageError(
@@ -264,19 +376,15 @@ async function scheduleCommand(args: string[]): Promise<number> {
 }
 
 async function workerCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string' }, 'task-queue': { type: 'string' } },
-  });
-  await runWorker(
-    values.config,
-    values['task-queue'] ?? process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-  );
+  const values = options('worker', args, { config: { type: 'string' }, 'task-queue': { type: 'string' } });
+  if (!values) return 0;
+  await runWorker(values.config, values['task-queue'] ?? taskQueueFromEnv());
   return 0;
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { out: { type: 'string' }, days: { type: 'string' } } });
+  const values = options('demo', args, { out: { type: 'string' }, days: { type: 'string' } });
+  if (!values) return 0;
   const { runDemo } = await import('./demo.ts');
   return runDemo(
     { out: resolve(values.out ?? 'amplitude-data'), days: Number(values.days ?? 3) },
@@ -284,33 +392,50 @@ async function demoCommand(args: string[]): Promise<number> {
   );
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   sync: syncCommand,
   check: checkCommand,
+  verify: verifyCommand,
   schedule: scheduleCommand,
   worker: workerCommand,
   demo: demoCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const run = command ? COMMANDS[command] : undefined;
-  if (!run) {
+  const verbose = argv.includes('--verbose');
+  const [command, ...rest] = argv.filter((arg) => arg !== '--verbose');
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
-    return command && command !== 'help' && command !== '--help' ? 2 : 0;
+    return 0;
   }
+  const run = (COMMANDS as Record<string, (args: string[]) => Promise<number>>)[command];
+  if (!run) {
+    console.error(
+      `unknown command "${command}"; the commands are ${Object.keys(COMMANDS).join(', ')}\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  installLogging({ verbose, service: command === 'worker' });
   try {
     return await run(rest);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError || error instanceof ScheduleError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      error instanceof ScheduleError ||
+      error instanceof HomeLockedError
+    ) {
       console.error(error.message);
-      return 2;
+      return error instanceof HomeLockedError ? 1 : 2;
     }
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`${error.message}\n\n${USAGE}`);
+      console.error(`${command}: ${error.message}\n\nUsage:\n  ${COMMAND_USAGE[command as CommandName]}`);
       return 2;
     }
-    throw error;
+    console.error(`amplitude-sync ${command} failed: ${(error as Error).message ?? error}`);
+    if (verbose) console.error(error);
+    else console.error('(run again with --verbose for the details)');
+    return 1;
   }
 }
 

@@ -41,7 +41,12 @@ function isTimeZone(value: string): boolean {
 
 const nonEmpty = (field: string, env: string) =>
   z
-    .string({ error: `${field} is required: set it in the config file or in ${env}` })
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? `${field} is required: set it in the config file or in ${env}`
+          : `${field} must be a string (in quotes): copy it from Amplitude's project settings`,
+    })
     .trim()
     .min(1, `${field} is empty: copy it from Amplitude's project settings (or set ${env})`);
 

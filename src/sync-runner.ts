@@ -8,11 +8,18 @@ import {
   WorkflowFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  CancelledFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import { isoInstant } from './amplitude/time.ts';
+import { watchRetries } from './retry-watch.ts';
 import { DEFAULT_TASK_QUEUE } from './worker.ts';
+import { type RecheckEntry, unionRecheck } from './workflows/recheck.ts';
 import { carriedState, failureDetailsState, furthest } from './workflows/state.ts';
 import type { SyncInput, SyncResult, SyncSettings, SyncState } from './workflows/types.ts';
+import type { VerifyResult } from './workflows/verify.ts';
 
 export class SyncFailedError extends Error {
   override name = 'SyncFailedError';
@@ -29,10 +36,16 @@ async function stateOfRun(
   workflowId: string,
   runId?: string,
 ): Promise<SyncState | undefined> {
+  const handle = client.workflow.getHandle(workflowId, runId);
   try {
-    return carriedState(await client.workflow.getHandle(workflowId, runId).result());
+    return carriedState(await handle.result());
   } catch (error) {
-    return error instanceof WorkflowFailedError ? failureDetailsState(error.cause) : undefined;
+    if (!(error instanceof WorkflowFailedError)) return undefined;
+    if (error.cause instanceof CancelledFailure) {
+      // A cancelled run keeps its progress in its memo (a cancellation carries no details).
+      return carriedState((await handle.describe()).memo);
+    }
+    return failureDetailsState(error.cause);
   }
 }
 
@@ -44,7 +57,36 @@ async function stateOfRun(
 export async function previousState(client: Client, workflowId: string): Promise<SyncState | undefined> {
   const manual = await manualRunsState(client, workflowId);
   const scheduled = await scheduledRunsState(client, workflowId);
-  return manual || scheduled ? furthest(manual, scheduled) : undefined;
+  const state = manual || scheduled ? furthest(manual, scheduled) : undefined;
+  const events = state?.streams.events;
+  const verified = events ? await verifiedRecheck(client, workflowId) : undefined;
+  if (!state || !events || !verified) return state;
+  return {
+    streams: { ...state.streams, events: { ...events, recheck: unionRecheck(events.recheck, verified) } },
+  };
+}
+
+/**
+ * The hours `amplitude-sync verify` found without any exported event while Amplitude counts some,
+ * when it ran after the connection's last sync began (later syncs have them in their state already).
+ */
+async function verifiedRecheck(client: Client, workflowId: string): Promise<RecheckEntry[] | undefined> {
+  try {
+    const verify = await client.workflow.getHandle(`${workflowId}-verify`).describe();
+    if (verify.status.name !== 'COMPLETED' || !verify.closeTime) return undefined;
+    const lastSync = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
+    if (lastSync && lastSync.startTime > verify.closeTime) return undefined;
+    const result = (await client.workflow
+      .getHandle(`${workflowId}-verify`, verify.runId)
+      .result()) as VerifyResult;
+    return result.recheck.length > 0 ? result.recheck : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
 }
 
 const quoted = (value: string) => `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -66,7 +108,7 @@ async function manualRunsState(client: Client, workflowId: string): Promise<Sync
   if (state) return state;
   const earlier: SyncState[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = ${quoted(workflowId)}` })) {
-    if (execution.status.name !== 'COMPLETED' && execution.status.name !== 'FAILED') continue;
+    if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(execution.status.name)) continue;
     const found = await stateOfRun(client, workflowId, execution.runId);
     if (found) earlier.push(found);
   }
@@ -129,11 +171,53 @@ export interface RunSyncOptions {
   state?: SyncState;
   fullRefresh?: boolean;
   onStarted?(runId: string): void;
+  /** A sync of the connection was already running (its command was interrupted): this one follows it. */
+  onAttached?(runId: string, startedAt: Date): void;
+  /** One line per retry Temporal has scheduled, while the sync runs. */
+  onRetry?(line: string): void;
+  /** Aborting it cancels the sync; runSync then rejects with SyncCancelledError once it has stopped. */
+  signal?: AbortSignal;
 }
 
+export class SyncCancelledError extends Error {
+  override name = 'SyncCancelledError';
+}
+
+/** The connection's sync that is running now, if any. */
+async function runningSync(client: Client, workflowId: string) {
+  try {
+    const described = await client.workflow.getHandle(workflowId).describe();
+    return described.status.name === 'RUNNING' ? described : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Starts the connection's sync and waits for it. A sync of the connection that is already running
+ * (left by an interrupted command: the history is the state) is followed instead of started again;
+ * the workers, this command's own included, finish it.
+ */
 export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
-  const { client, workflowId, settings } = options;
+  const { client, workflowId } = options;
+  if (options.signal?.aborted) throw new SyncCancelledError('cancelled before the sync started');
   await refuseIfScheduled(client, workflowId);
+  const running = await runningSync(client, workflowId);
+  if (running) {
+    options.onAttached?.(running.runId, running.startTime);
+    try {
+      return await follow(options, client.workflow.getHandle(workflowId, running.runId));
+    } catch (error) {
+      // The interrupted command had asked it to stop: now do what this command was asked to do.
+      if (!(error instanceof SyncCancelledError) || options.signal?.aborted) throw error;
+    }
+  }
+  return follow(options, await start(options));
+}
+
+async function start(options: RunSyncOptions): Promise<WorkflowHandle> {
+  const { client, workflowId, settings } = options;
   const state = options.fullRefresh
     ? undefined
     : (options.state ?? (await previousState(client, workflowId)));
@@ -142,9 +226,8 @@ export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
     ...(state ? { state } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
   };
-  let handle: Awaited<ReturnType<Client['workflow']['start']>>;
   try {
-    handle = await client.workflow.start('sync', {
+    const handle = await client.workflow.start('sync', {
       taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
       workflowId,
       args: [input],
@@ -155,19 +238,38 @@ export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
         `start_date ${settings.startDate}, request_time_range ${settings.requestTimeRangeHours} h`,
       ].join('\n\n'),
     });
+    options.onStarted?.(handle.firstExecutionRunId);
+    return handle;
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new SyncFailedError(
-        `a sync of this connection (${workflowId}) is already running; wait for it or cancel it in the Temporal UI`,
-      );
-    }
-    throw error;
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    // Started by someone else a moment ago: follow it.
+    const described = await client.workflow.getHandle(workflowId).describe();
+    options.onAttached?.(described.runId, described.startTime);
+    return client.workflow.getHandle(workflowId, described.runId);
   }
-  options.onStarted?.(handle.firstExecutionRunId);
+}
+
+/** Waits for a run, reporting its retries; the abort signal cancels it. */
+async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<SyncResult> {
+  const { client, workflowId, settings } = options;
+  const watcher = options.onRetry
+    ? watchRetries(
+        client,
+        [workflowId, ...settings.streams.map((stream) => `${workflowId}/${stream}`)],
+        options.onRetry,
+      )
+    : undefined;
+  const cancel = () => void handle.cancel().catch(() => {});
+  options.signal?.addEventListener('abort', cancel, { once: true });
   try {
     return (await handle.result()) as SyncResult;
   } catch (error) {
     if (error instanceof WorkflowFailedError) {
+      if (error.cause instanceof CancelledFailure) {
+        throw new SyncCancelledError(
+          `the sync ${workflowId} was cancelled; the hours it had committed stay in place, and the next sync continues from its state`,
+        );
+      }
       const details = (error.cause as { details?: unknown[] } | undefined)?.details;
       throw new SyncFailedError(
         error.cause?.message ?? error.message,
@@ -175,6 +277,9 @@ export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
       );
     }
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', cancel);
+    await watcher?.stop();
   }
 }
 
@@ -184,5 +289,9 @@ export function formatSummary(result: SyncResult): string {
     const notes = summary.notes.length > 0 ? `\n    ${summary.notes.slice(-5).join('\n    ')}` : '';
     return `  ${summary.stream.padEnd(24)} ${summary.status.padEnd(10)} ${String(summary.records).padStart(10)} records ${String(summary.partitions).padStart(6)} partitions  ${cursor}${notes}`;
   });
-  return [...rows, `  manifest: ${result.manifest}`, `  at ${isoInstant(Date.now())}`].join('\n');
+  return [
+    ...rows,
+    ...(result.manifest ? [`  manifest: ${result.manifest}`] : []),
+    `  at ${isoInstant(Date.now())}`,
+  ].join('\n');
 }

@@ -41,10 +41,7 @@ function cliCommands(source: string): Map<string, string> {
   const names = [...block.matchAll(/^\s*([a-z][\w-]*)\s*:/gm)].map((m) => m[1]!);
   assert.ok(names.length > 0, 'src/cli.ts: COMMANDS is empty');
   return new Map(
-    names.map((name) => [
-      name,
-      new RegExp(`^\\s*amplitude-sync ${name}\\b(.*)$`, 'm').exec(source)?.[1] ?? '',
-    ]),
+    names.map((name) => [name, new RegExp(`amplitude-sync ${name}\\b([^'\\n]*)`).exec(source)?.[1] ?? '']),
   );
 }
 
@@ -468,7 +465,7 @@ describe('docker-compose.yml', () => {
     test('an unknown CLI command or option', () => {
       expectProblem((c) => {
         c.services.worker!.command = ['wroker', '--config', '/config/connection.json'];
-      }, /command "wroker" is not one of sync, check, schedule, worker, demo/);
+      }, /command "wroker" is not one of sync, check, verify, schedule, worker, demo/);
       expectProblem((c) => {
         c.services.worker!.command = ['worker', '--konfig', '/config/connection.json'];
       }, /no option --konfig/);

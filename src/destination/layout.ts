@@ -19,6 +19,11 @@ export function snapshotPartition(stream: StreamName): string {
   return `${stream}/${stream}.jsonl.gz`;
 }
 
+/** A connection or workflow ID as one directory name. */
+export function fileSafe(value: string): string {
+  return value.replace(/[^\w.-]+/g, '_');
+}
+
 /**
  * A sync's run key is `<connection>/<start>_<run id>`: the connection part names whose files these are,
  * so a later sync of the connection can remove what an interrupted one left, and nobody else's.

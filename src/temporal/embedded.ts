@@ -1,15 +1,28 @@
 // An embedded Temporal dev server for one machine: its database is a local file, so workflow
 // histories (and with them the sync state) survive restarts; the Temporal UI comes with it.
-import { mkdir } from 'node:fs/promises';
+//
+// The server runs in a session of its own, so that Ctrl-C in the terminal reaches this command only
+// (which then cancels its sync cleanly through the server), and under a watchdog shell that stops it
+// when this process goes away, however it ends (kill -9 included): no server outlives its command.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { temporalCli } from './binaries.ts';
+import { lockHome } from './home-lock.ts';
 
 export interface EmbeddedTemporal {
-  env: TestWorkflowEnvironment;
+  client: Client;
+  nativeConnection: NativeConnection;
+  address: string;
   uiUrl: string;
   databasePath: string;
+  /** Closes the connections, stops the server and releases the home directory. */
+  stop(): Promise<void>;
 }
 
 /** Where the embedded server keeps its database: AMPLITUDE_SYNC_HOME, else ./.amplitude-sync. */
@@ -30,28 +43,117 @@ async function freePort(preferred: number): Promise<number> {
   return tryPort(preferred).catch(() => tryPort(0));
 }
 
-export async function startEmbeddedTemporal(home = embeddedHome()): Promise<EmbeddedTemporal> {
+// Reads its stdin (a pipe from this process) until it closes, then stops the server.
+const WATCHDOG =
+  '"$@" </dev/null & server=$!; trap \'kill $server\' TERM INT HUP; cat >/dev/null; kill $server 2>/dev/null; wait $server';
+
+const STARTUP_TIMEOUT_MS = 60_000;
+
+export async function startEmbeddedTemporal(
+  command: string,
+  home = embeddedHome(),
+): Promise<EmbeddedTemporal> {
   await mkdir(home, { recursive: true });
+  const release = await lockHome(home, command);
   const databasePath = join(home, 'temporal.db');
-  const uiPort = await freePort(8233);
   const resolved = temporalCli();
   try {
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: resolved.executable,
-        ip: '127.0.0.1',
-        dbFilename: databasePath,
-        ui: true,
-        uiPort,
-        log: { format: 'pretty', level: 'error' },
-      },
-    });
-    return { env, uiUrl: `http://127.0.0.1:${uiPort}`, databasePath };
+    if (resolved.executable.type !== 'existing-path') {
+      throw new Error('no Temporal CLI was found');
+    }
+    const port = await freePort(0);
+    const uiPort = await freePort(8233);
+    const address = `127.0.0.1:${port}`;
+    const log = await open(join(home, 'temporal-server.log'), 'a');
+    const server = spawn(
+      'sh',
+      [
+        '-c',
+        WATCHDOG,
+        'watchdog',
+        resolved.executable.path,
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--ui-port',
+        String(uiPort),
+        '--db-filename',
+        databasePath,
+        '--namespace',
+        'default',
+        '--log-format',
+        'pretty',
+        '--log-level',
+        'warn',
+        '--dynamic-config-value',
+        'frontend.enableUpdateWorkflowExecution=true',
+        '--dynamic-config-value',
+        'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+      ],
+      { detached: true, stdio: ['pipe', log.fd, log.fd] },
+    );
+    await log.close();
+    server.unref();
+    (server.stdin as NodeJS.WritableStream & { unref?(): void }).unref?.();
+    const stopServer = async () => {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = once(server, 'exit');
+        server.stdin?.end();
+        await Promise.race([exited, sleep(15_000)]);
+      }
+    };
+    try {
+      const { client, nativeConnection } = await connectWhenReady(address, server, home);
+      return {
+        client,
+        nativeConnection,
+        address,
+        uiUrl: `http://127.0.0.1:${uiPort}`,
+        databasePath,
+        async stop() {
+          await nativeConnection.close().catch(() => {});
+          await client.connection.close().catch(() => {});
+          await stopServer();
+          await release();
+        },
+      };
+    } catch (error) {
+      await stopServer();
+      throw error;
+    }
   } catch (error) {
+    await release();
     throw new Error(
       `could not start the embedded Temporal server from ${resolved.source}: ${(error as Error).message}. ` +
         'Run `npm run setup:temporal`, set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS to use a running Temporal.',
       { cause: error },
     );
+  }
+}
+
+async function connectWhenReady(address: string, server: ChildProcess, home: string) {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (server.exitCode !== null) {
+      throw new Error(
+        `the server exited at start-up (code ${server.exitCode}); see ${join(home, 'temporal-server.log')}`,
+      );
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      const nativeConnection = await NativeConnection.connect({ address });
+      return { client: new Client({ connection }), nativeConnection };
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the server did not answer within ${STARTUP_TIMEOUT_MS / 1000} s: ${(error as Error).message}`,
+        );
+      }
+      await sleep(250);
+    }
   }
 }

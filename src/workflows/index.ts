@@ -2,3 +2,4 @@
 export { check } from './check.ts';
 export { streamSync } from './stream.ts';
 export { sync } from './sync.ts';
+export { verify } from './verify.ts';

@@ -1,7 +1,7 @@
 // The re-check list of the events stream (DESIGN.md §3): upload hours Amplitude answered 404 for.
 // The watermark may pass them, but every later sync asks for them again until Amplitude serves them
 // or they expire. Pure and deterministic: shared by workflow code, the command line and tests.
-import { HOUR_MS, isoInstant, isoInterval, parseHourInterval } from '../amplitude/time.ts';
+import { HOUR_MS, isoInstant, isoInterval, parseHourInterval, parseIsoHour } from '../amplitude/time.ts';
 import { mergeSpans, type Span } from './plan.ts';
 
 /** One range of the list as it is kept in the state: whole upload hours [start, end), UTC instants. */
@@ -171,4 +171,19 @@ export function recordAnswer(
     ? addToRecheck(report.pending, window, now + recheckMs)
     : format(subtract(listed, window));
   return { pending, recovered: addIntervals(report.recovered, recovered), expired: report.expired };
+}
+
+/** The hours a count reconciliation found without any exported event while Amplitude counts some, added to a list. */
+export function addReconciledHours(
+  entries: readonly RecheckEntry[] | undefined,
+  differing: ReadonlyArray<{ recheck?: Array<[string, string]> }>,
+  expires: number,
+): RecheckEntry[] | undefined {
+  let list = entries ? [...entries] : undefined;
+  for (const day of differing) {
+    for (const [start, end] of day.recheck ?? []) {
+      list = addToRecheck(list, { start: parseIsoHour(start)!, end: parseIsoHour(end)! }, expires);
+    }
+  }
+  return list;
 }

@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   defineQuery,
+  isCancellation,
   setCurrentDetails,
   setHandler,
   workflowInfo,
@@ -77,21 +78,32 @@ export async function streamSync(input: StreamInput): Promise<StreamSummary> {
       (tuning.continueAsNewAfterEvents !== undefined && info.historyLength >= tuning.continueAsNewAfterEvents)
     );
   };
-  const run = await runSlices({
-    pending,
-    completed,
-    concurrency: kind === 'export' ? tuning.exportConcurrency : tuning.dashboardConcurrency,
-    shouldPause,
-    run: async (span) => {
-      const outcome = await plan.run(span);
-      if (outcome.kind === 'done') summary.slices++;
-      return outcome;
-    },
-    onProgress: (state) => {
-      live = state;
-      setCurrentDetails(details(progress()));
-    },
-  });
+  let run: SliceRun;
+  try {
+    run = await runSlices({
+      pending,
+      completed,
+      concurrency: kind === 'export' ? tuning.exportConcurrency : tuning.dashboardConcurrency,
+      shouldPause,
+      run: async (span) => {
+        const outcome = await plan.run(span);
+        if (outcome.kind === 'done') summary.slices++;
+        return outcome;
+      },
+      onProgress: (state) => {
+        live = state;
+        setCurrentDetails(details(progress()));
+      },
+    });
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Cancelled: it reports how far it got (a cancellation could not carry it), so nothing is read twice.
+    const mark = watermark().watermark;
+    if (mark) summary.completeBefore = mark;
+    summary.status = 'cancelled';
+    addNote(summary, 'cancelled on request; the slices under way were stopped, nothing partial is kept');
+    return summary;
+  }
   live = run;
 
   const mark = watermark().watermark;

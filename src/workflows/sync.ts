@@ -6,6 +6,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   ChildWorkflowFailure,
   defineQuery,
   executeChild,
@@ -14,16 +15,18 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ReconcileResult } from '../activities/reconcile.ts';
 import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
-import { DAY_MS, isoInstant, parseIsoHour } from '../amplitude/time.ts';
+import { DAY_MS, isoInstant } from '../amplitude/time.ts';
+import { fileSafe } from '../destination/layout.ts';
 import { applicationCause } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
-import { addToRecheck } from './recheck.ts';
+import { addReconciledHours } from './recheck.ts';
 import { startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
 import type { StreamSummary, SyncInput, SyncResult, SyncSettings, SyncState } from './types.ts';
@@ -36,6 +39,7 @@ export const CHECKS_AND_RECONCILIATION = 'checks-and-reconciliation';
 
 const { writeManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 5 },
   summary: 'write the sync manifest',
 });
@@ -43,26 +47,26 @@ const { writeManifest } = proxyActivities<Activities>({
 // seconds, with a message that says so, instead of every stream retrying for many minutes.
 const { checkConnection } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '4 seconds', maximumAttempts: 3 },
   summary: 'check that Amplitude answers and takes the keys',
 });
 const { prepareDestination, removeLeftovers } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
   summary: 'destination: writable, leftovers of interrupted syncs removed',
 });
 const { reconcileCounts } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
   summary: "compare exported events per day with Amplitude's own daily totals",
 });
 
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
-function fileSafe(value: string): string {
-  return value.replace(/[^\w.-]+/g, '_');
-}
-
+/** The summary a failed stream carries in its failure. */
 function childSummary(error: unknown): StreamSummary | undefined {
   if (error instanceof ChildWorkflowFailure && error.cause instanceof ApplicationFailure) {
     return error.cause.details?.[0] as StreamSummary | undefined;
@@ -118,13 +122,7 @@ async function reconcile(
       startDate: settings.startDate,
       projectTimezone: settings.projectTimezone,
     });
-    let recheck = events.recheck;
-    for (const day of result.differing) {
-      for (const [start, end] of day.recheck ?? []) {
-        const span = { start: parseIsoHour(start)!, end: parseIsoHour(end)! };
-        recheck = addToRecheck(recheck, span, Date.now() + recheckDays * DAY_MS);
-      }
-    }
+    const recheck = addReconciledHours(events.recheck, result.differing, Date.now() + recheckDays * DAY_MS);
     if (recheck && recheck.length > 0) state.streams.events = { ...events, recheck };
     return result;
   } catch (error) {
@@ -168,10 +166,9 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
       }
     }),
   );
-  const cancellation = outcomes.find(
-    (outcome): outcome is PromiseRejectedResult =>
-      outcome.status === 'rejected' && isCancellation(outcome.reason),
-  );
+  const cancellation =
+    CancellationScope.current().consideredCancelled ||
+    outcomes.some((outcome) => outcome.status === 'rejected' && isCancellation(outcome.reason));
 
   // Streams this sync did not run keep their state: a sync of some streams must not reset the others.
   const state: SyncState = { streams: { ...previous.streams } };
@@ -216,14 +213,18 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
     });
     return { ...written, reconciliation };
   });
-  if (cancellation) throw (cancellation.reason as ChildWorkflowFailure).cause ?? cancellation.reason;
-
   const result: SyncResult = {
     state,
     streams,
     manifest: manifest.path,
     ...(manifest.reconciliation ? { reconciliation: manifest.reconciliation } : {}),
   };
+  if (cancellation) {
+    // A cancellation carries no details: the progress it made goes in the memo, for the next sync.
+    upsertMemo({ state });
+    throw new CancelledFailure(`sync cancelled; its progress is kept (manifest ${manifest.path})`);
+  }
+
   if (failed.length > 0) {
     throw ApplicationFailure.create({
       type: 'SyncStreamsFailed',

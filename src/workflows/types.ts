@@ -82,7 +82,7 @@ export interface SyncInput {
 
 export interface StreamSummary {
   stream: StreamName;
-  status: 'complete' | 'incomplete' | 'failed';
+  status: 'complete' | 'incomplete' | 'failed' | 'cancelled';
   completeBefore?: string;
   records: number;
   partitions: number;

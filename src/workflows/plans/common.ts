@@ -40,7 +40,11 @@ export function activities(tuning: Tuning) {
       // Room for the timeouts of a one-hour window on top of the transient failures.
       retry: { ...retry, maximumAttempts: tuning.maximumAttempts + tuning.hourTimeoutAttempts },
     }),
-    dashboard: proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry }),
+    dashboard: proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry,
+    }),
   };
 }
 

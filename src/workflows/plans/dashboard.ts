@@ -22,6 +22,16 @@ export const dashboardPlan: PlanFactory = (input, tuning, plannedAt, summary) =>
     lookbackDays: tuning.dashboardLookbackDays,
     firstIncompleteDay: calendarDayIn(plannedAt, settings.projectTimezone),
   });
+  if (
+    !input.carried &&
+    range.end <= range.start &&
+    floorToDay(Date.parse(settings.startDate)) >= range.start
+  ) {
+    addNote(
+      summary,
+      `nothing is due yet: start_date ${settings.startDate} is in the future; the first day is read once it has ended in ${settings.projectTimezone}`,
+    );
+  }
   return {
     range,
     initial: monthSlices(range),
