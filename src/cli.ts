@@ -24,7 +24,7 @@ import { formatVerifyReport } from './verify-report.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
 import { carriedState, stateProblems } from './workflows/state.ts';
 import { rootMessage } from './workflows/stream.ts';
-import type { SyncState } from './workflows/types.ts';
+import type { SyncState, Tuning } from './workflows/types.ts';
 import type { VerifyResult } from './workflows/verify.ts';
 
 /** Against a cluster the workers hold the credentials; only the embedded worker needs them here. */
@@ -59,6 +59,17 @@ each run starting where the previous one ended. verify compares the events expor
 Amplitude's own daily totals. Streams: ${STREAM_NAMES.join(', ')}.`;
 
 class UsageError extends Error {}
+
+/** AMPLITUDE_SYNC_TUNING: shorter timeouts and retries for tests (JSON of workflows/types.ts Tuning). */
+function tuningFromEnv(): { tuning?: Partial<Tuning> } {
+  const text = process.env.AMPLITUDE_SYNC_TUNING;
+  if (!text) return {};
+  try {
+    return { tuning: JSON.parse(text) as Partial<Tuning> };
+  } catch (error) {
+    throw new UsageError(`AMPLITUDE_SYNC_TUNING is not JSON: ${(error as Error).message}`);
+  }
+}
 
 const taskQueueFromEnv = () => process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 
@@ -224,7 +235,7 @@ async function syncCommand(args: string[]): Promise<number> {
           client,
           workflowId,
           taskQueue,
-          settings: syncSettings(config),
+          settings: { ...syncSettings(config), ...tuningFromEnv() },
           ...(state ? { state } : {}),
           ...(values['full-refresh'] ? { fullRefresh: true } : {}),
           signal: signals.signal,

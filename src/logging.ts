@@ -39,7 +39,9 @@ export function installLogging(options: { verbose: boolean; service: boolean }):
     return;
   }
   const print = (entry: LogEntry) => {
-    if (!options.service && entry.message === 'Activity failed') return;
+    // A one-shot command reports retries and the outcome itself.
+    if (!options.service && (entry.message === 'Activity failed' || entry.message === 'Workflow failed'))
+      return;
     console.error(oneLine(entry));
   };
   Runtime.install({

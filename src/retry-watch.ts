@@ -68,7 +68,7 @@ export function watchRetries(
   client: Client,
   ids: string[],
   report: (line: string) => void,
-  everyMs = 2000,
+  everyMs = 1000,
 ): { stop(): Promise<void> } {
   const seen = new Set<string>();
   let stopped = false;

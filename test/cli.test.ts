@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,41 +6,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HOUR_MS } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncInput } from '../src/workflows/types.ts';
+import { run, start } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
-const BIN = new URL('../bin/amplitude-sync.js', import.meta.url).pathname;
 const DAY = 24 * HOUR_MS;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv, cwd: string): ChildProcess {
-  const clean = { ...process.env };
-  delete clean.TEMPORAL_ADDRESS;
-  return spawn(process.execPath, ['--max-semi-space-size=1', BIN, ...args], {
-    cwd,
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
-  const child = start(args, env, cwd);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
-}
 
 describe('the amplitude-sync command', () => {
   let sim: Simulator;

@@ -4,6 +4,8 @@ import {
   AmplitudeHttpError,
   AmplitudeTransportError,
   FailureType,
+  fileSystemFailure,
+  isExportTimeout,
   parseRetryAfter,
   toFailure,
 } from '../src/amplitude/errors.ts';
@@ -75,5 +77,46 @@ describe('error mapping', () => {
     assert.equal(parseRetryAfter(new Date(now + 90_000).toUTCString(), now), 90_000);
     assert.equal(parseRetryAfter('soon', now), undefined);
     assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+
+  it('a gateway’s HTML page is named by its title, not pasted whole', () => {
+    const html = '<html>\r\n<head><title>504 Gateway Time-out</title></head><body><h1>504</h1></body></html>';
+    assert.equal(
+      new AmplitudeHttpError(504, '/api/2/export', html).message,
+      'Amplitude answered HTTP 504 on /api/2/export: (an HTML page) 504 Gateway Time-out',
+    );
+  });
+
+  it('an export timeout is a 504 or a connection that ends before the first byte, not an unreachable host', () => {
+    assert.ok(isExportTimeout(new AmplitudeHttpError(504, '/api/2/export', '')));
+    assert.ok(!isExportTimeout(new AmplitudeHttpError(504, '/api/2/users', '')));
+    assert.ok(
+      isExportTimeout(new AmplitudeTransportError('other side closed', { phase: 'awaiting-answer' })),
+    );
+    const refused = new AmplitudeTransportError('cannot reach http://x: connection refused', {
+      phase: 'connect',
+    });
+    assert.ok(!isExportTimeout(refused));
+    const failure = toFailure(refused);
+    assert.equal(failure.type, FailureType.Unreachable);
+    assert.equal(failure.nonRetryable, false, 'a network can come back: retried');
+  });
+
+  it('file-system errors that retrying cannot fix are non-retryable and name the path and the fix', () => {
+    const error = (code: string) =>
+      Object.assign(new Error(code), { code, syscall: 'open', path: '/data/out/x' });
+    for (const [code, fix] of [
+      ['ENOTDIR', /a part of this path is a file, not a directory/],
+      ['EACCES', /give its user write permission/],
+      ['EROFS', /read-only/],
+      ['ENOSPC', /the disk is full/],
+    ] as const) {
+      const failure = toFailure(error(code));
+      assert.equal(failure.type, FailureType.DestinationUnwritable, code);
+      assert.equal(failure.nonRetryable, true, code);
+      assert.match(failure.message, /\/data\/out\/x/);
+      assert.match(failure.message, fix);
+    }
+    assert.equal(fileSystemFailure(error('ECONNRESET')), undefined, 'not a file-system problem');
   });
 });

@@ -1,6 +1,7 @@
 // How many events the destination holds per upload hour, for reconciliation with Amplitude's own
 // counts. Read from the manifests (the newest that lists an hour's partition knows its count) and the
-// receipts of the sync under way; a partition no manifest lists is counted by reading it.
+// receipts of the sync under way; a partition no manifest lists is counted by reading it, and one that
+// is gone counts nothing.
 import { HOUR_MS } from '../amplitude/time.ts';
 import { connectionOf, eventHourPartition } from './layout.ts';
 import type { LocalDestination, Receipt } from './local.ts';
@@ -42,7 +43,9 @@ export async function exportedEventCounts(
     if (name.slice(0, 13) < oldest) break;
   }
   for (const [partition, hour] of wanted) {
+    // The files are the truth: a partition the manifests list but that is gone holds nothing.
     if (!counts.has(hour)) counts.set(hour, (await destination.countRecords(partition)) ?? 0);
+    else if (!(await destination.exists(partition))) counts.set(hour, 0);
   }
   return counts;
 }

@@ -101,8 +101,9 @@ export async function startEmbeddedTemporal(
     const stopServer = async () => {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = once(server, 'exit');
+        server.ref();
         server.stdin?.end();
-        await Promise.race([exited, sleep(15_000)]);
+        await Promise.race([exited, sleep(15_000, undefined, { ref: false })]);
       }
     };
     try {

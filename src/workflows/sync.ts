@@ -24,6 +24,7 @@ import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { DAY_MS, isoInstant } from '../amplitude/time.ts';
 import { fileSafe } from '../destination/layout.ts';
+import type { LeftoversRemoved } from '../destination/local.ts';
 import { applicationCause } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
 import { addReconciledHours } from './recheck.ts';
@@ -75,7 +76,11 @@ function childSummary(error: unknown): StreamSummary | undefined {
 }
 
 /** Fails the sync before anything starts when the destination cannot be written or Amplitude is out of reach. */
-async function checkBeforeStart(settings: SyncSettings, runKey: string, previous: SyncState) {
+async function checkBeforeStart(
+  settings: SyncSettings,
+  runKey: string,
+  previous: SyncState,
+): Promise<LeftoversRemoved> {
   const fail = (message: string) =>
     ApplicationFailure.create({
       type: 'SyncNotStarted',
@@ -83,8 +88,9 @@ async function checkBeforeStart(settings: SyncSettings, runKey: string, previous
       message: `${message} Nothing was synced; the state stays where it was.`,
       details: [{ state: previous, streams: {}, manifest: '' } satisfies SyncResult],
     });
+  let leftovers: LeftoversRemoved;
   try {
-    await prepareDestination({ runKey, destination: settings.destination });
+    leftovers = await prepareDestination({ runKey, destination: settings.destination });
   } catch (error) {
     if (isCancellation(error)) throw error;
     throw fail(rootMessage(error));
@@ -102,6 +108,7 @@ async function checkBeforeStart(settings: SyncSettings, runKey: string, previous
     }
     if (type === FailureType.AuthFailed) throw fail(rootMessage(error));
   }
+  return leftovers;
 }
 
 /** The count reconciliation; days whose hours have no events while Amplitude counts some go back on the re-check list. */
@@ -145,7 +152,7 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
   setCurrentDetails(`Syncing ${settings.streams.join(', ')} into ${settings.destination}`);
 
   const checked = patched(CHECKS_AND_RECONCILIATION);
-  if (checked) await checkBeforeStart(settings, runKey, previous);
+  const removedAtStart = checked ? await checkBeforeStart(settings, runKey, previous) : undefined;
 
   const outcomes = await Promise.allSettled(
     settings.streams.map(async (stream) => {
@@ -192,9 +199,18 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
     let leftoversRemoved: unknown;
     let reconciliation: unknown;
     if (checked) {
-      leftoversRemoved = await removeLeftovers({ runKey, destination: settings.destination }).catch(
+      // Before this sync (interrupted earlier ones) and after it (its own attempts that died).
+      const atEnd = await removeLeftovers({ runKey, destination: settings.destination }).catch(
         (error: unknown) => ({ error: rootMessage(error) }),
       );
+      leftoversRemoved =
+        'error' in atEnd || !removedAtStart
+          ? atEnd
+          : {
+              files: removedAtStart.files + atEnd.files,
+              bytes: removedAtStart.bytes + atEnd.bytes,
+              receiptDirs: removedAtStart.receiptDirs + atEnd.receiptDirs,
+            };
       if (!cancellation) reconciliation = await reconcile(settings, runKey, state);
     }
     const written = await writeManifest({

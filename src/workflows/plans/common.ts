@@ -1,6 +1,7 @@
 // What every stream plan shares: the plan's shape, the activity proxies and the summary bookkeeping.
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
+import { FailureType } from '../../amplitude/errors.ts';
 import type { Span } from '../plan.ts';
 import type { SliceOutcome } from '../slices.ts';
 import type { StreamInput, StreamSummary, Tuning } from '../types.ts';
@@ -72,11 +73,24 @@ export function applicationCause(error: unknown): ApplicationFailure | undefined
   return error instanceof ApplicationFailure ? error : undefined;
 }
 
-/** The innermost message of a failure chain: what actually went wrong. */
+/** Failures whose message we wrote to be read: the chain is not followed past them. */
+const WRITTEN_TO_BE_READ = new Set<string>([
+  ...Object.values(FailureType),
+  'StreamFailed',
+  'SyncNotStarted',
+  'SyncStreamsFailed',
+  'InvalidState',
+]);
+
+/**
+ * What actually went wrong: the first of our own failures in the chain, else the innermost message,
+ * without the retry plan at its end (it no longer applies once the failure is final).
+ */
 export function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
+  let current = error as { message?: string; cause?: unknown; type?: string } | undefined;
   while (current?.cause && (current.cause as { message?: string }).message) {
+    if (current instanceof ApplicationFailure && WRITTEN_TO_BE_READ.has(current.type ?? '')) break;
     current = current.cause as typeof current;
   }
-  return current?.message ?? String(error);
+  return (current?.message ?? String(error)).replace(/;\s*retrying( with backoff)?$/, '');
 }

@@ -1,0 +1,55 @@
+// Running the amplitude-sync command as a user does: a separate process, its own environment.
+import { type ChildProcess, spawn } from 'node:child_process';
+
+const BIN = new URL('../../bin/amplitude-sync.js', import.meta.url).pathname;
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the command without TEMPORAL_ADDRESS unless `env` gives one. */
+export function start(args: string[], env: NodeJS.ProcessEnv, cwd: string): ChildProcess & { output: Run } {
+  const clean = { ...process.env };
+  delete clean.TEMPORAL_ADDRESS;
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', BIN, ...args], {
+    cwd,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { output: Run };
+  child.output = { code: null, stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk) => {
+    child.output.stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    child.output.stderr += chunk;
+  });
+  return child;
+}
+
+export async function finished(child: ChildProcess & { output: Run }): Promise<Run> {
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise((resolve) => child.on('close', resolve));
+  }
+  child.output.code = child.exitCode;
+  return child.output;
+}
+
+export async function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  return finished(start(args, env, cwd));
+}
+
+/** Resolves once the command has printed `pattern` on stderr. */
+export async function waitForStderr(child: ChildProcess & { output: Run }, pattern: RegExp): Promise<void> {
+  while (!pattern.test(child.output.stderr)) {
+    if (child.exitCode !== null)
+      throw new Error(`the command ended before printing ${pattern}:\n${child.output.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Stack-trace lines: what a person must not see on the terminal for an error we understand. */
+export function stackLines(text: string): string[] {
+  return text.split('\n').filter((line) => /^\s+at\s.*:\d+:\d+\)?$/.test(line));
+}
