@@ -13,6 +13,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
+import type { ReconcileResult } from './activities/reconcile.ts';
 import { isoInstant } from './amplitude/time.ts';
 import { watchRetries } from './retry-watch.ts';
 import { DEFAULT_TASK_QUEUE } from './worker.ts';
@@ -286,12 +287,33 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
 export function formatSummary(result: SyncResult): string {
   const rows = Object.values(result.streams).map((summary) => {
     const cursor = summary.completeBefore ? `complete before ${summary.completeBefore}` : '';
+    const recheck = summary.recheck;
+    const listed = recheck?.pending.length
+      ? `\n    ${recheck.pending.length} range(s) of hours answered 404 are on the re-check list: ${recheck.pending.map((entry) => `${entry.start}/${entry.end}`).join(', ')}`
+      : '';
+    const recovered = recheck?.recovered.length
+      ? `\n    recovered late: ${recheck.recovered.join(', ')}`
+      : '';
     const notes = summary.notes.length > 0 ? `\n    ${summary.notes.slice(-5).join('\n    ')}` : '';
-    return `  ${summary.stream.padEnd(24)} ${summary.status.padEnd(10)} ${String(summary.records).padStart(10)} records ${String(summary.partitions).padStart(6)} partitions  ${cursor}${notes}`;
+    return `  ${summary.stream.padEnd(24)} ${summary.status.padEnd(10)} ${String(summary.records).padStart(10)} records ${String(summary.partitions).padStart(6)} partitions  ${cursor}${listed}${recovered}${notes}`;
   });
   return [
     ...rows,
+    ...reconciliationLines(result.reconciliation),
     ...(result.manifest ? [`  manifest: ${result.manifest}`] : []),
     `  at ${isoInstant(Date.now())}`,
   ].join('\n');
+}
+
+function reconciliationLines(value: unknown): string[] {
+  if (!value || typeof value !== 'object') return [];
+  if ('error' in value) return [`  count reconciliation not done: ${(value as { error: string }).error}`];
+  const result = value as ReconcileResult;
+  if (!result.from) return [];
+  const differing = result.differing
+    .map((day) => `${day.date} (${day.exported} of ${day.amplitude})`)
+    .join(', ');
+  return [
+    `  counts against Amplitude's daily totals, ${result.from}..${result.to}: ${result.matching} day(s) within tolerance${differing ? `; differing: ${differing} (the manifest has the hours)` : ''}`,
+  ];
 }
