@@ -28,6 +28,8 @@ export interface ExportWindowInput {
   end: string;
   /** Wait before a 404 is asked once more, within this attempt. */
   notFoundRetryDelayMs: number;
+  /** False for hours already on the re-check list (asked twice before): one ask is enough. */
+  askTwiceOn404?: boolean;
   /** A one-hour window that times out is asked this many times in all before the stream fails. */
   hourTimeoutAttempts: number;
   /** The first wait after a one-hour timeout; it doubles with each further timeout. */
@@ -163,7 +165,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
   let response: ExportResponse;
   try {
     response = await openExport(deps.amplitude, from, windowEnd, progress);
-    if (!response.found) {
+    if (!response.found && input.askTwiceOn404 !== false) {
       // Asked once more after a short wait: a single 404 is no proof (DESIGN.md §3).
       await waitHeartbeating(input.notFoundRetryDelayMs, progress);
       response = await openExport(deps.amplitude, from, windowEnd, progress);
@@ -173,7 +175,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
         stream: 'events',
         slice: windowName(from, windowEnd),
         partitions: [],
-        note: 'Amplitude answered 404 (no data) twice; these hours are asked again by later syncs',
+        note: 'Amplitude answered 404 (no data); these hours are asked again by later syncs',
       });
       return result('not_found');
     }

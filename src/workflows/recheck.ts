@@ -187,3 +187,10 @@ export function addReconciledHours(
   }
   return list;
 }
+
+/** Whether every hour of `span` is on the list already. */
+export function isListed(entries: readonly RecheckEntry[] | undefined, span: Span): boolean {
+  let rest: Span[] = [span];
+  for (const entry of parse(entries)) rest = subtract(rest, entry);
+  return rest.length === 0;
+}

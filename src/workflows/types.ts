@@ -47,7 +47,7 @@ export const DEFAULT_TUNING: Tuning = {
   exportConcurrency: 2,
   dashboardConcurrency: 2,
   exportHeartbeatTimeoutMs: 60_000,
-  notFoundRetryDelayMs: 5_000,
+  notFoundRetryDelayMs: 3_000,
   // 15 s, 30 s, 1 min, 2 min, 4 min: six asks over about eight minutes.
   hourTimeoutAttempts: 6,
   hourTimeoutRetryMs: 15_000,

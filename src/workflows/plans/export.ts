@@ -10,7 +10,7 @@ import {
   parseHourInterval,
 } from '../../amplitude/time.ts';
 import { exportRange, exportWindows, hoursIn, type Span, splitWindow } from '../plan.ts';
-import { planRecheck, recordAnswer, requestsFor } from '../recheck.ts';
+import { isListed, planRecheck, recordAnswer, requestsFor } from '../recheck.ts';
 import { activities, addNote, applicationCause, countWritten, type PlanFactory } from './common.ts';
 
 export const DEFAULT_RECHECK_DAYS = 7;
@@ -69,6 +69,8 @@ export const exportPlan: PlanFactory = (input, tuning, plannedAt, summary) => {
     async run(window) {
       const name = windowName(window);
       const recheck = window.end <= range.start;
+      // Hours on the list were asked twice already: a 404 for them needs no second ask now.
+      const listed = isListed(summary.recheck?.pending, window);
       try {
         const result = await exporting.exportWindow.executeWithOptions(
           { summary: `events ${name} (${hoursIn(window)} h)${recheck ? ', asked again after a 404' : ''}` },
@@ -79,6 +81,7 @@ export const exportPlan: PlanFactory = (input, tuning, plannedAt, summary) => {
               start: isoHour(window.start),
               end: isoHour(window.end),
               notFoundRetryDelayMs: tuning.notFoundRetryDelayMs,
+              askTwiceOn404: !listed,
               hourTimeoutAttempts: tuning.hourTimeoutAttempts,
               hourTimeoutRetryMs: tuning.hourTimeoutRetryMs,
               projectTimezone: settings.projectTimezone,
@@ -104,7 +107,7 @@ export const exportPlan: PlanFactory = (input, tuning, plannedAt, summary) => {
         if (notFound) {
           addNote(
             summary,
-            `${name}: Amplitude answered 404 twice; ${recheck ? 'still' : 'put'} on the re-check list, asked again by later syncs`,
+            `${name}: Amplitude answered 404${listed ? '' : ' twice'}; ${listed ? 'still' : 'put'} on the re-check list, asked again by later syncs`,
           );
         } else if (recheck && hoursWritten.length > 0) {
           addNote(summary, `${name}: data Amplitude did not serve before was found and written`);
