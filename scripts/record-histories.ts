@@ -1,8 +1,8 @@
 // Records workflow histories of real runs (a real dev server, the simulator) into test/histories,
-// for test/replay.test.ts. Re-record after an intended change to workflow code, keeping the old files
-// while runs recorded with them can still be in flight:
+// for test/replay.test.ts. Re-record after an intended change to workflow code, under a new tag (the
+// patch it came with), keeping the old files while runs recorded with them can still be in flight:
 //
-//   node --import tsx scripts/record-histories.ts
+//   node --import tsx scripts/record-histories.ts <tag>
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
 import { startDevServer } from '../test/helpers/temporal.ts';
 
 const OUT = new URL('../test/histories/', import.meta.url).pathname;
+const TAG = process.argv[2];
 const { version } = JSON.parse(
   await import('node:fs/promises').then((fs) =>
     fs.readFile('node_modules/@temporalio/workflow/package.json', 'utf8'),
@@ -38,7 +39,7 @@ async function save(env: TestWorkflowEnvironment, workflowId: string, name: stri
     ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', env.address],
     { maxBuffer: 64 * 1024 * 1024 },
   );
-  const file = join(OUT, `${name}-sdk-${version}.json`);
+  const file = join(OUT, `${name}-sdk-${version}${TAG ? `-${TAG}` : ''}.json`);
   const history = JSON.parse(stdout);
   // Replay needs the workflow ID (child workflow IDs derive from it); the history does not hold it.
   await writeFile(file, `${JSON.stringify({ workflowId, history }, null, 1)}\n`);
@@ -63,17 +64,27 @@ try {
   await worker.runUntil(async () => {
     await env.client.workflow.execute('check', { taskQueue, workflowId: 'record-check' });
     await save(env, 'record-check', 'check');
-    // All six streams; the export windows are refused whole and split; the events stream continues as new.
-    await runSync({
-      client: env.client,
-      workflowId: 'record-sync',
-      taskQueue,
-      settings: settingsFor(config, { ...FAST_TUNING, exportConcurrency: 1, continueAsNewAfterEvents: 60 }),
+    // All six streams; the export windows are refused whole and split; the events stream continues as
+    // new; one day answers 404, goes on the re-check list and is asked again by the next sync.
+    const day = Math.floor(dataStart / (24 * HOUR_MS)) * 24 * HOUR_MS + 24 * HOUR_MS;
+    sim.faults.add({
+      endpoint: 'export',
+      kind: 'not_found',
+      when: { hours: { start: day, end: day + 5 * HOUR_MS } },
+      times: 3,
     });
+    const settings = settingsFor(config, {
+      ...FAST_TUNING,
+      exportConcurrency: 1,
+      continueAsNewAfterEvents: 60,
+    });
+    await runSync({ client: env.client, workflowId: 'record-sync', taskQueue, settings });
     await save(env, 'record-sync', 'sync');
     await save(env, 'record-sync/events', 'stream-events-last-run');
     await save(env, 'record-sync/active_users', 'stream-active-users');
     await save(env, 'record-sync/cohorts', 'stream-cohorts');
+    await runSync({ client: env.client, workflowId: 'record-sync', taskQueue, settings });
+    await save(env, 'record-sync/events', 'stream-events-recheck');
   });
 } finally {
   await Promise.all([env.teardown(), sim.close()]);
