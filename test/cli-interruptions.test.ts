@@ -7,7 +7,7 @@ import { HOUR_MS } from '../src/amplitude/time.ts';
 import { fileSafe } from '../src/destination/layout.ts';
 import { ownerTag } from '../src/destination/local.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
-import { finished, run, stackLines, start, waitForStderr } from './helpers/cli.ts';
+import { finished, run, stackLines, start, waitForStderr, writeConnectionFile } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { assertEventsMatch } from './helpers/output.ts';
 
@@ -43,22 +43,13 @@ describe('interrupted commands, leftovers and what the terminal shows (the ampli
     await sim?.close();
   });
 
-  async function configFile(name: string, overrides: Record<string, unknown> = {}): Promise<string> {
-    const path = join(dir, name);
-    await writeFile(
-      path,
-      JSON.stringify({
-        api_key: DEFAULT_CREDENTIALS.standard.apiKey,
-        secret_key: DEFAULT_CREDENTIALS.standard.secretKey,
-        start_date: new Date(dataStart).toISOString().replace(/\.\d+Z$/, 'Z'),
-        base_url: sim.urls.standard,
-        destination: { path: join(dir, `${name}.out`) },
-        streams: ['events'],
-        ...overrides,
-      }),
-    );
-    return path;
-  }
+  const configFile = (name: string, overrides: Record<string, unknown> = {}) =>
+    writeConnectionFile(dir, name, sim, dataStart, {
+      api_key: DEFAULT_CREDENTIALS.standard.apiKey,
+      secret_key: DEFAULT_CREDENTIALS.standard.secretKey,
+      streams: ['events'],
+      ...overrides,
+    });
 
   const home = (name: string) => ({
     AMPLITUDE_SYNC_HOME: join(dir, `${name}.home`),

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HOUR_MS } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncInput } from '../src/workflows/types.ts';
-import { run, start } from './helpers/cli.ts';
+import { run, start, writeConnectionFile } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
@@ -27,19 +27,8 @@ describe('the amplitude-sync command', () => {
     await sim?.close();
   });
 
-  async function configFile(name: string, overrides: Record<string, unknown> = {}): Promise<string> {
-    const path = join(dir, name);
-    await writeFile(
-      path,
-      JSON.stringify({
-        start_date: new Date(dataStart).toISOString().replace(/\.\d+Z$/, 'Z'),
-        base_url: sim.urls.standard,
-        destination: { path: join(dir, `${name}.out`) },
-        ...overrides,
-      }),
-    );
-    return path;
-  }
+  const configFile = (name: string, overrides: Record<string, unknown> = {}) =>
+    writeConnectionFile(dir, name, sim, dataStart, overrides);
 
   const credentials = {
     AMPLITUDE_API_KEY: DEFAULT_CREDENTIALS.standard.apiKey,

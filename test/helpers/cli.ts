@@ -1,5 +1,8 @@
 // Running the amplitude-sync command as a user does: a separate process, its own environment.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Simulator } from '../../src/simulator/index.ts';
 
 const BIN = new URL('../../bin/amplitude-sync.js', import.meta.url).pathname;
 
@@ -52,4 +55,28 @@ export async function waitForStderr(child: ChildProcess & { output: Run }, patte
 /** Stack-trace lines: what a person must not see on the terminal for an error we understand. */
 export function stackLines(text: string): string[] {
   return text.split('\n').filter((line) => /^\s+at\s.*:\d+:\d+\)?$/.test(line));
+}
+
+/**
+ * Writes `<dir>/<name>`: a connection to the simulator's standard region from `dataStart`, output in
+ * `<dir>/<name>.out`, with `fields` added or replacing those.
+ */
+export async function writeConnectionFile(
+  dir: string,
+  name: string,
+  sim: Simulator,
+  dataStart: number,
+  fields: Record<string, unknown> = {},
+): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(
+    path,
+    JSON.stringify({
+      start_date: new Date(dataStart).toISOString().replace(/\.\d+Z$/, 'Z'),
+      base_url: sim.urls.standard,
+      destination: { path: join(dir, `${name}.out`) },
+      ...fields,
+    }),
+  );
+  return path;
 }
