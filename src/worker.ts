@@ -6,6 +6,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } fro
 import { createActivities } from './activities/index.ts';
 import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client.ts';
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
+import { destinations } from './destination/open.ts';
 
 export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -62,16 +63,19 @@ export interface AmplitudeWorker {
   amplitude: AmplitudeClient;
   /** Runs the worker until `until` settles, then closes the Amplitude client. */
   runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R>;
+  /** Runs the worker until it is shut down (SIGINT, SIGTERM), then closes its clients. */
+  run(): Promise<void>;
 }
 
 export async function createWorker(options: AmplitudeWorkerOptions): Promise<AmplitudeWorker> {
   const amplitude = amplitudeClientFor(options.config, options.regionBaseUrls, options.http);
+  const opened = destinations();
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ amplitude }),
+    activities: createActivities({ amplitude, destination: opened.open }),
     maxHeartbeatThrottleInterval: options.heartbeatFlushMs ?? HEARTBEAT_FLUSH_MS,
   });
   return {
@@ -82,6 +86,15 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
         return await worker.runUntil(until);
       } finally {
         await amplitude.close();
+        await opened.close();
+      }
+    },
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await amplitude.close();
+        await opened.close();
       }
     },
   };
@@ -101,7 +114,7 @@ export async function runWorker(
       );
   const { connectionOptions, namespace } = loadClientConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  const { worker, amplitude } = await createWorker({
+  const { run } = await createWorker({
     connection,
     config,
     taskQueue,
@@ -109,9 +122,8 @@ export async function runWorker(
   });
   console.log(`worker listening on task queue ${taskQueue} (namespace ${namespace ?? 'default'})`);
   try {
-    await worker.run();
+    await run();
   } finally {
-    await amplitude.close();
     await connection.close();
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HOUR_MS } from '../src/amplitude/time.ts';
 import { fileSafe } from '../src/destination/layout.ts';
-import { ownerTag } from '../src/destination/local.ts';
+import { ownerTag } from '../src/destination/partition-files.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import { finished, run, stackLines, start, waitForStderr, writeConnectionFile } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';

@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { eventHourPartition } from '../src/destination/layout.ts';
-import { LocalDestination, ownerTag } from '../src/destination/local.ts';
+import { LocalDestination } from '../src/destination/local.ts';
+import { ownerTag } from '../src/destination/partition-files.ts';
 
 const HOUR = 3_600_000;
 const base = Date.UTC(2024, 2, 1, 0);
@@ -22,7 +23,7 @@ describe('local destination', () => {
   it('writes each hour to one gzip partition, even when its compressor had to be closed early', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
     const destination = new LocalDestination(root);
-    const writer = destination.hourPartitionWriter('attempt-1', 2);
+    const writer = destination.hourWriter('attempt-1', 2);
     for (let round = 0; round < 3; round++) {
       for (let h = 0; h < 5; h++)
         await writer.write(base + h * HOUR, Buffer.from(`{"h":${h},"round":${round}}\n`), 1);
@@ -52,7 +53,7 @@ describe('local destination', () => {
 
   it('an aborted writer leaves nothing: no partition, no temporary file', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
-    const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
+    const writer = new LocalDestination(root).hourWriter('attempt-1');
     await writer.write(base, Buffer.from('{"a":1}\n'), 1);
     await writer.write(base + HOUR, Buffer.from('{"a":2}\n'), 1);
     await writer.abort();
@@ -62,7 +63,7 @@ describe('local destination', () => {
   it('two writers of the same hours at once (two syncs of one destination) leave whole files', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
     const destination = new LocalDestination(root);
-    const writers = ['run-a', 'run-b'].map((tag) => destination.hourPartitionWriter(`3-1-${tag}`, 1));
+    const writers = ['run-a', 'run-b'].map((tag) => destination.hourWriter(`3-1-${tag}`, 1));
     for (let h = 0; h < 3; h++) {
       for (const [i, writer] of writers.entries()) {
         await writer.write(base + h * HOUR, Buffer.from(`{"h":${h},"writer":${i}}\n`.repeat(1000)), 1000);
@@ -86,8 +87,8 @@ describe('local destination', () => {
   it('rewriting a partition replaces it whole', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
     const destination = new LocalDestination(root);
-    await destination.writePartition('annotations/annotations.jsonl.gz', [{ id: 1 }, { id: 2 }]);
-    const second = await destination.writePartition('annotations/annotations.jsonl.gz', [{ id: 3 }]);
+    await destination.replacePartition('annotations/annotations.jsonl.gz', [{ id: 1 }, { id: 2 }]);
+    const second = await destination.replacePartition('annotations/annotations.jsonl.gz', [{ id: 3 }]);
     assert.equal(second.records, 1);
     const text = gunzipSync(await readFile(join(root, 'annotations/annotations.jsonl.gz'))).toString();
     assert.equal(text, '{"id":3}\n');
@@ -105,7 +106,8 @@ describe('local destination', () => {
     await destination.writeReceipt('sync-1/run', { stream: 'cohorts', slice: 'snapshot', partitions: [] });
     const receipts = await destination.readReceipts('sync-1/run');
     assert.deepEqual(receipts.map((r) => r.stream).sort(), ['cohorts', 'events']);
-    const path = await destination.writeManifest('sync-1/run', { receipts });
+    const sync = { workflowId: 'sync-1', runId: 'run', startedAt: 'a', finishedAt: 'b' };
+    const path = await destination.writeManifest('sync-1/run', { sync, state: {}, streams: {}, receipts });
     assert.deepEqual(JSON.parse(await readFile(path, 'utf8')).receipts.length, 2);
     assert.deepEqual(await destination.readReceipts('sync-1/run'), [], 'receipts are removed once gathered');
   });
@@ -114,7 +116,7 @@ describe('local destination', () => {
 describe('local destination when the disk fails', () => {
   it('a file that cannot be written fails the writer (no crash, no hang) and nothing is published', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dest-'));
-    const writer = new LocalDestination(root).hourPartitionWriter('attempt-1');
+    const writer = new LocalDestination(root).hourWriter('attempt-1');
     // The part file's name is taken by a directory, so opening it fails after the write was accepted.
     const partition = join(root, eventHourPartition(base));
     await mkdir(join(dirname(partition), `.${basename(partition)}.${ownerTag('local')}-attempt-1.0.tmp`), {

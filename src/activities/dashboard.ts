@@ -11,14 +11,15 @@ import {
 } from '../amplitude/records.ts';
 import { STREAMS } from '../amplitude/streams.ts';
 import { DAY_MS, dashboardDateParam, isoDate, parseIsoDate } from '../amplitude/time.ts';
+import type { Destination, PartitionWritten } from '../destination/destination.ts';
 import { dashboardMonthPartition, snapshotPartition } from '../destination/layout.ts';
-import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 
 export type DashboardStream = 'active_users' | 'average_session_length';
 
 export interface DashboardSliceInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
   stream: DashboardStream;
   /** First day, `YYYY-MM-DD` (project-local calendar day). */
   start: string;
@@ -38,7 +39,7 @@ export interface SliceResult {
 
 export interface DashboardDeps {
   amplitude: AmplitudeClient;
-  destination(root: string, runKey: string): LocalDestination;
+  destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
 function shapeFailure(error: unknown, context: string): ApplicationFailure {
@@ -83,7 +84,7 @@ export async function fetchDashboardSlice(
   const destination = deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
-    written = await destination.writePartition(dashboardMonthPartition(input.stream, start), wanted);
+    written = await destination.replacePartition(dashboardMonthPartition(input.stream, start), wanted);
     await destination.writeReceipt(input.runKey, {
       stream: input.stream,
       slice: `${input.start}..${isoDate(end - DAY_MS)}`,
@@ -98,7 +99,7 @@ export async function fetchDashboardSlice(
 
 export interface SnapshotInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
   stream: SnapshotStream;
 }
 
@@ -115,7 +116,7 @@ export async function fetchSnapshot(deps: DashboardDeps, input: SnapshotInput): 
   const destination = deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
-    written = await destination.writePartition(snapshotPartition(input.stream), records);
+    written = await destination.replacePartition(snapshotPartition(input.stream), records);
     await destination.writeReceipt(input.runKey, {
       stream: input.stream,
       slice: 'snapshot',

@@ -17,11 +17,12 @@ import type { MemberStart } from '../amplitude/export-decoder.ts';
 import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
 import { HOUR_MS, isoHour, isoInterval, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
-import type { LocalDestination, PartitionWritten } from '../destination/local.ts';
+import type { Destination, PartitionWritten } from '../destination/destination.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface ExportWindowInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
   /** isoHour of the first hour, inclusive. */
   start: string;
   /** isoHour after the last hour (exclusive). */
@@ -76,7 +77,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 
 export interface ExportDeps {
   amplitude: AmplitudeClient;
-  destination(root: string, runKey: string): LocalDestination;
+  destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
 function windowName(start: number, end: number): string {
@@ -121,9 +122,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
 
   const destination = deps.destination(input.destination, input.runKey);
   // Unique across workflows too: another sync (a manual one, another schedule) may write the same hours.
-  const writer = destination.hourPartitionWriter(
-    `${info.activityId}-${info.attempt}-${randomUUID().slice(0, 8)}`,
-  );
+  const writer = destination.hourWriter(`${info.activityId}-${info.attempt}-${randomUUID().slice(0, 8)}`);
   let lastBeat = 0;
   const beat = (force = false) => {
     const now = Date.now();

@@ -1,16 +1,17 @@
 // Before a sync: the destination must be writable (a sync that cannot write fails at once, naming the
 // path and the fix, instead of retrying for minutes). Before and after: what interrupted syncs of the
 // connection left behind is removed.
-import { fileSystemFailure, toFailure } from '../amplitude/errors.ts';
-import type { LeftoversRemoved, LocalDestination } from '../destination/local.ts';
+import { destinationFailure, toFailure } from '../amplitude/errors.ts';
+import type { Destination, LeftoversRemoved } from '../destination/destination.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface DestinationInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
 }
 
 export interface HousekeepingDeps {
-  destination(root: string, runKey: string): LocalDestination;
+  destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
 export async function prepareDestination(
@@ -19,9 +20,9 @@ export async function prepareDestination(
 ): Promise<LeftoversRemoved> {
   const destination = deps.destination(input.destination, input.runKey);
   try {
-    await destination.checkWritable();
+    await destination.check();
   } catch (error) {
-    throw fileSystemFailure(error, `destination ${destination.root}`) ?? toFailure(error);
+    throw destinationFailure(error, `destination ${destination.location}`);
   }
   return removeLeftovers(deps, input);
 }

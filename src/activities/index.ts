@@ -2,7 +2,7 @@
 // credentials); workflow code only ever sees their types.
 import { heartbeat } from '@temporalio/activity';
 import type { AmplitudeClient } from '../amplitude/client.ts';
-import { LocalDestination } from '../destination/local.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import { checkConnection } from './check.ts';
 import {
   type DashboardSliceInput,
@@ -17,6 +17,7 @@ import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 
 export interface ActivityDeps {
   amplitude: AmplitudeClient;
+  destination: OpenDestination;
 }
 
 /** How often the short activities tell Temporal they are alive (their heartbeat timeout is 30 s). */
@@ -39,10 +40,7 @@ function heartbeating<A extends unknown[], R>(run: (...args: A) => Promise<R>): 
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const io = {
-    amplitude: deps.amplitude,
-    destination: (root: string, runKey: string) => new LocalDestination(root, runKey),
-  };
+  const io = { amplitude: deps.amplitude, destination: deps.destination };
   return {
     checkConnection: heartbeating(() => checkConnection(deps.amplitude)),
     exportWindow: (input: ExportWindowInput) => exportWindow(io, input),

@@ -1,11 +1,12 @@
 // The per-sync manifest: every partition the sync wrote (gathered from the slices' receipts), record
 // counts, and the state the sync ended with.
 import { toFailure } from '../amplitude/errors.ts';
-import type { LocalDestination, Receipt } from '../destination/local.ts';
+import type { Destination, Receipt } from '../destination/destination.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface ManifestInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
   sync: { workflowId: string; runId: string; startedAt: string; finishedAt: string };
   state: unknown;
   streams: Record<string, unknown>;
@@ -22,7 +23,7 @@ export interface ManifestResult {
 }
 
 export interface ManifestDeps {
-  destination(root: string, runKey: string): LocalDestination;
+  destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
 function byStream(receipts: Receipt[]) {

@@ -19,8 +19,8 @@ import {
   localHourIn,
 } from '../amplitude/event-totals.ts';
 import { calendarDayIn, DAY_MS, HOUR_MS, isoDate, isoHour } from '../amplitude/time.ts';
-import { exportedEventCounts } from '../destination/event-counts.ts';
-import type { LocalDestination } from '../destination/local.ts';
+import type { Destination } from '../destination/destination.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface Tolerance {
   /** A day is within tolerance when |exported - Amplitude| <= max(absolute, percent% of Amplitude). */
@@ -34,7 +34,7 @@ export const DEFAULT_TOLERANCE: Tolerance = { percent: 5, absolute: 20, hourMini
 
 export interface ReconcileInput {
   runKey: string;
-  destination: string;
+  destination: string | DestinationSpec;
   /** Complete project-local days to check, ending with the last one before `before`. */
   days: number;
   /** The events watermark: only days that ended before it are fully exported. */
@@ -81,7 +81,7 @@ export interface ReconcileResult {
 
 export interface ReconcileDeps {
   amplitude: AmplitudeClient;
-  destination(root: string, runKey: string): LocalDestination;
+  destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
 /** The project-local days to compare: complete, after start_date, ending before the watermark. */
@@ -174,12 +174,9 @@ export async function reconcileCounts(deps: ReconcileDeps, input: ReconcileInput
     for (let day = span.first; day <= span.last; day += DAY_MS) days.push(day);
     const hoursOfDay = new Map(days.map((day) => [day, utcHoursOf(day, timeZone)]));
     const allHours = [...hoursOfDay.values()].flat();
-    const exported = await exportedEventCounts(
-      deps.destination(input.destination, input.runKey),
-      input.runKey,
-      allHours[0]!,
-      allHours[allHours.length - 1]! + HOUR_MS,
-    );
+    const exported = await deps
+      .destination(input.destination, input.runKey)
+      .eventCounts(input.runKey, allHours[0]!, allHours[allHours.length - 1]! + HOUR_MS);
     const hourly = new Map<string, number[]>();
     for (let i = 0; i < days.length; i += HOURLY_DAYS_PER_REQUEST) {
       const chunk = days.slice(i, i + HOURLY_DAYS_PER_REQUEST);

@@ -137,6 +137,22 @@ const FILE_SYSTEM_FIXES: Record<string, string> = {
   EEXIST: 'a file stands where a directory must go: move it away or choose another destination.path',
 };
 
+/**
+ * A destination that cannot be written, as a non-retryable failure naming the problem and the fix: a
+ * file-system error retrying cannot fix, or what a destination reported about its configuration or
+ * rights (an error named DestinationError). Anything else is transient.
+ */
+export function destinationFailure(error: unknown, context?: string): ApplicationFailure {
+  if (error instanceof Error && error.name === 'DestinationError') {
+    return ApplicationFailure.create({
+      type: FailureType.DestinationUnwritable,
+      nonRetryable: true,
+      message: `${context ? `${context}: ` : ''}${error.message}`,
+    });
+  }
+  return fileSystemFailure(error, context) ?? toFailure(error, context);
+}
+
 /** A file-system error that retrying cannot fix, as a non-retryable failure naming the path and the fix. */
 export function fileSystemFailure(error: unknown, context?: string): ApplicationFailure | undefined {
   const code = errorCode(error);
@@ -205,6 +221,7 @@ export function toFailure(error: unknown, context?: string): ApplicationFailure 
 }
 
 function classify(error: unknown): ApplicationFailure {
+  if (error instanceof Error && error.name === 'DestinationError') return destinationFailure(error);
   const unwritable = fileSystemFailure(error);
   if (unwritable) return unwritable;
   if (error instanceof AmplitudeHttpError) {

@@ -1,19 +1,33 @@
-// Writes event lines into per-hour gzip partitions with bounded memory: at most `maxOpen` compressors
-// are open at once; an hour whose compressor was closed early continues in a new part, and its parts
-// are joined (concatenated gzip members) when the hour is committed.
+// Stages event lines into per-hour gzip files with bounded memory: at most `maxOpen` compressors are
+// open at once; an hour whose compressor was closed early continues in a new part, and its parts are
+// joined (concatenated gzip members) when the hour is committed. Committing hands the staged file to
+// the destination to publish: renamed into place (local), uploaded (s3), loaded (postgres).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
-import { concatenate, ensureDirectory, publish, removeQuietly, temporaryPath } from './files.ts';
+import type { HourWriter, PartitionWritten } from './destination.ts';
+import { concatenate, ensureDirectory, removeQuietly } from './files.ts';
 import { eventHourPartition } from './layout.ts';
 
-export interface PartitionWritten {
+/** An hour's staged gzip NDJSON file, complete, ready to be published. */
+export interface StagedHour {
+  hour: number;
   partition: string;
+  path: string;
   records: number;
+  /** Compressed size. */
   bytes: number;
+}
+
+export interface StagingOptions {
+  /** The staging file of a partition's part `part` (a temporary name no other writer uses). */
+  stagingPath(partition: string, part: string): string;
+  /** Makes the staged hour visible at its place; removes the staged file or moves it there. */
+  publish(staged: StagedHour): Promise<void>;
+  maxOpen?: number;
 }
 
 /** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
@@ -35,16 +49,15 @@ interface OpenPart {
 
 interface HourState {
   hour: number;
-  finalPath: string;
+  partition: string;
   parts: string[];
   open?: OpenPart;
   records: number;
   lastUse: number;
 }
 
-export class HourPartitionWriter {
-  readonly #resolve: (partition: string) => string;
-  readonly #tag: string;
+export class HourPartitionWriter implements HourWriter {
+  readonly #options: StagingOptions;
   readonly #maxOpen: number;
   readonly #hours = new Map<number, HourState>();
   /** Writes not yet compressed, oldest first. */
@@ -55,14 +68,9 @@ export class HourPartitionWriter {
   #openCount = 0;
   #clock = 0;
 
-  /**
-   * @param resolve maps a partition name to its absolute path
-   * @param tag distinguishes this writer's temporary files from those of a concurrent attempt
-   */
-  constructor(resolve: (partition: string) => string, tag: string, maxOpen = 24) {
-    this.#resolve = resolve;
-    this.#tag = tag;
-    this.#maxOpen = maxOpen;
+  constructor(options: StagingOptions) {
+    this.#options = options;
+    this.#maxOpen = options.maxOpen ?? 24;
   }
 
   /** Hours with written but uncommitted lines. */
@@ -97,7 +105,7 @@ export class HourPartitionWriter {
     }
   }
 
-  /** Finishes an hour and renames it into place. An hour never written is not a partition. */
+  /** Finishes an hour and publishes it. An hour never written is not a partition. */
   async commit(hour: number): Promise<PartitionWritten | undefined> {
     if (this.#failure) throw this.#failure;
     const state = this.#hours.get(hour);
@@ -107,13 +115,24 @@ export class HourPartitionWriter {
     const [only, ...more] = state.parts;
     let source = only!;
     if (more.length > 0) {
-      source = temporaryPath(state.finalPath, `${this.#tag}.joined`);
+      source = this.#options.stagingPath(state.partition, 'joined');
       await concatenate(state.parts, source);
       await removeQuietly(state.parts);
     }
-    const { size } = await stat(source);
-    await publish(source, state.finalPath);
-    return { partition: eventHourPartition(hour), records: state.records, bytes: size };
+    try {
+      const { size } = await stat(source);
+      await this.#options.publish({
+        hour,
+        partition: state.partition,
+        path: source,
+        records: state.records,
+        bytes: size,
+      });
+      return { partition: state.partition, records: state.records, bytes: size };
+    } catch (error) {
+      await removeQuietly([source]);
+      throw error;
+    }
   }
 
   /** Drops everything uncommitted, including temporary files. */
@@ -136,7 +155,7 @@ export class HourPartitionWriter {
   #newHour(hour: number): HourState {
     const state: HourState = {
       hour,
-      finalPath: this.#resolve(eventHourPartition(hour)),
+      partition: eventHourPartition(hour),
       parts: [],
       records: 0,
       lastUse: 0,
@@ -147,8 +166,8 @@ export class HourPartitionWriter {
 
   async #openPart(state: HourState): Promise<OpenPart> {
     if (this.#openCount >= this.#maxOpen) await this.#closeLeastRecentlyUsed();
-    await ensureDirectory(dirname(state.finalPath));
-    const path = temporaryPath(state.finalPath, `${this.#tag}.${state.parts.length}`);
+    const path = this.#options.stagingPath(state.partition, String(state.parts.length));
+    await ensureDirectory(dirname(path));
     const gzip = createGzip(OUTPUT_GZIP);
     const file = createWriteStream(path);
     gzip.pipe(file);

@@ -41,3 +41,8 @@ export function manifestPath(runKey: string): string {
 export function receiptDir(runKey: string): string {
   return `_manifests/${runKey}.parts`;
 }
+
+/** A slice's receipt file name, one per slice. */
+export function receiptName(receipt: { stream: string; slice: string }): string {
+  return `${`${receipt.stream}_${receipt.slice}`.replace(/[^\w.-]+/g, '_')}.json`;
+}

@@ -1,43 +1,25 @@
-// The local partitioned destination: gzipped NDJSON partitions under one root directory, plus the
-// per-sync manifests. Every temporary file carries its connection's tag, so that a later sync of the
-// connection can remove what an interrupted one left behind.
-import { createHash, randomUUID } from 'node:crypto';
+// The local destination: gzipped NDJSON partitions under one root directory, plus the per-sync
+// manifests. Every temporary file carries its connection's tag, so that a later sync of the connection
+// can remove what an interrupted one left behind.
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { createGunzip, gzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
+import type {
+  Destination,
+  LeftoversRemoved,
+  PartitionWritten,
+  Receipt,
+  SyncManifest,
+} from './destination.ts';
 import { ensureDirectory, publish, temporaryPath } from './files.ts';
-import { HourPartitionWriter, type PartitionWritten } from './hour-partitions.ts';
-import { connectionOf, manifestPath, receiptDir } from './layout.ts';
+import { HourPartitionWriter } from './hour-partitions.ts';
+import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
+import { type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
+import { gzipRecords, ownerTag } from './partition-files.ts';
 
-export type { PartitionWritten } from './hour-partitions.ts';
-
-/** What one slice (export window, dashboard month, snapshot) wrote. */
-export interface Receipt {
-  stream: string;
-  slice: string;
-  partitions: PartitionWritten[];
-  missingDays?: string[];
-  note?: string;
-}
-
-const gzipAsync = promisify(gzip);
-
-export interface LeftoversRemoved {
-  /** Temporary files of interrupted attempts. */
-  files: number;
-  bytes: number;
-  /** Receipt directories of syncs that ended without a manifest (cancelled, terminated, crashed). */
-  receiptDirs: number;
-}
-
-/** The tag in the temporary names of one connection's files. */
-export function ownerTag(runKey: string): string {
-  return `as${createHash('sha256').update(connectionOf(runKey)).digest('hex').slice(0, 8)}`;
-}
-
-export class LocalDestination {
+export class LocalDestination implements Destination, ManifestStore {
   readonly root: string;
   /** Starts every temporary name this destination writes. */
   readonly #owner: string;
@@ -48,24 +30,30 @@ export class LocalDestination {
     this.#owner = ownerTag(runKey);
   }
 
+  get location(): string {
+    return this.root;
+  }
+
   path(relative: string): string {
     return join(this.root, relative);
   }
 
-  /** Replaces a small partition (a dashboard month, a snapshot) with these records. */
-  async writePartition(partition: string, records: readonly unknown[]): Promise<PartitionWritten> {
-    const body = records.map((record) => `${JSON.stringify(record)}\n`).join('');
-    const bytes = await gzipAsync(body);
+  async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
+    const bytes = await gzipRecords(records);
     await this.#writeAtomically(partition, bytes);
     return { partition, records: records.length, bytes: bytes.length };
   }
 
-  hourPartitionWriter(tag: string, maxOpen?: number): HourPartitionWriter {
-    return new HourPartitionWriter((partition) => this.path(partition), `${this.#owner}-${tag}`, maxOpen);
+  hourWriter(tag: string, maxOpen?: number): HourPartitionWriter {
+    return new HourPartitionWriter({
+      stagingPath: (partition, part) => temporaryPath(this.path(partition), `${this.#owner}-${tag}.${part}`),
+      publish: (staged) => publish(staged.path, this.path(staged.partition)),
+      ...(maxOpen ? { maxOpen } : {}),
+    });
   }
 
   /** Creates the root if needed and proves it writable with a probe file; throws the file-system error. */
-  async checkWritable(): Promise<void> {
+  async check(): Promise<void> {
     await ensureDirectory(this.root);
     const probe = join(this.root, `.write-probe.${this.#owner}-${randomUUID().slice(0, 8)}.tmp`);
     await writeFile(probe, 'amplitude-sync');
@@ -106,8 +94,7 @@ export class LocalDestination {
 
   /** A slice's receipt: what it wrote, kept until the sync's manifest gathers it. One file per slice. */
   async writeReceipt(runKey: string, receipt: Receipt): Promise<void> {
-    const name = `${receipt.stream}_${receipt.slice}`.replace(/[^\w.-]+/g, '_');
-    await this.#writeAtomically(`${receiptDir(runKey)}/${name}.json`, JSON.stringify(receipt));
+    await this.#writeAtomically(`${receiptDir(runKey)}/${receiptName(receipt)}`, JSON.stringify(receipt));
   }
 
   async readReceipts(runKey: string): Promise<Receipt[]> {
@@ -121,11 +108,15 @@ export class LocalDestination {
     return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(dir, name), 'utf8'))));
   }
 
-  async writeManifest(runKey: string, manifest: unknown): Promise<string> {
+  async writeManifest(runKey: string, manifest: SyncManifest): Promise<string> {
     const relative = manifestPath(runKey);
     await this.#writeAtomically(relative, `${JSON.stringify(manifest, null, 2)}\n`);
     await rm(this.path(receiptDir(runKey)), { recursive: true, force: true });
     return this.path(relative);
+  }
+
+  eventCounts(runKey: string, from: number, to: number): Promise<Map<number, number>> {
+    return manifestEventCounts(this, runKey, from, to);
   }
 
   /** The names of a connection's manifests (`<start>_<run id>.json`), newest first. */

@@ -3,16 +3,27 @@
 // receipts of the sync under way; a partition no manifest lists is counted by reading it, and one that
 // is gone counts nothing.
 import { HOUR_MS } from '../amplitude/time.ts';
+import type { Receipt } from './destination.ts';
 import { connectionOf, eventHourPartition } from './layout.ts';
-import type { LocalDestination, Receipt } from './local.ts';
+
+/** Where manifests and receipts are kept as documents (local files, s3 objects). */
+export interface ManifestStore {
+  readReceipts(runKey: string): Promise<Receipt[]>;
+  /** Newest first. */
+  listManifests(connection: string): Promise<string[]>;
+  readManifest(connection: string, name: string): Promise<unknown>;
+  /** Lines of a partition; undefined when it does not exist. */
+  countRecords(partition: string): Promise<number | undefined>;
+  exists(partition: string): Promise<boolean>;
+}
 
 interface ManifestShape {
   streams?: { events?: { written?: { partitions?: Receipt['partitions'] } | null } };
 }
 
 /** Records per upload hour in [from, to) (epoch ms of whole hours); hours without a partition are 0. */
-export async function exportedEventCounts(
-  destination: LocalDestination,
+export async function manifestEventCounts(
+  destination: ManifestStore,
   runKey: string,
   from: number,
   to: number,
