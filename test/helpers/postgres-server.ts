@@ -69,6 +69,7 @@ export function postgresBinDir(env: NodeJS.ProcessEnv = process.env): string {
   try {
     const dir = execFileSync('pg_config', ['--bindir'], {
       encoding: 'utf8',
+      env,
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
     if (dir && hasServerBinaries(dir)) return dir;

@@ -30,9 +30,16 @@ const SECRET_ACCESS_KEY = 'test-secret-key';
 const REGION = 'us-east-1';
 const STARTUP_TIMEOUT_MS = 30_000;
 
-// Reads its stdin (a pipe from this process) until it closes, then stops the server and removes $1.
-const WATCHDOG =
-  'dir=$1; shift; "$@" </dev/null & server=$!; trap \'kill $server\' TERM INT HUP; cat >/dev/null; kill $server 2>/dev/null; wait $server; rm -rf "$dir"';
+// Exits with the server, which runs until this process closes the shell's stdin (by stop() or by
+// exiting); the shell then stops it and removes $1. The pipe goes through fd 3 because a background
+// command's stdin is /dev/null. A server that exits by itself leaves $1 (and its log) to stop().
+const WATCHDOG = [
+  'dir=$1; shift; exec 3<&0',
+  '"$@" </dev/null 3<&- & server=$!',
+  '(cat <&3 >/dev/null; kill $server 2>/dev/null && { while kill -0 $server 2>/dev/null; do sleep 0.2; done; rm -rf "$dir"; }) &',
+  "trap 'kill $server 2>/dev/null' TERM INT HUP",
+  'wait $server',
+].join('\n');
 
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -40,7 +47,9 @@ function freePort(): Promise<number> {
     server.once('error', fail);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
+      );
     });
   });
 }
@@ -71,27 +80,35 @@ export async function startS3Server(): Promise<S3Server> {
   );
   const logPath = join(home, 's3proxy.log');
   const log = await open(logPath, 'a');
-  const server = spawn('sh', ['-c', WATCHDOG, 'watchdog', home, 'java', '-jar', JAR, '--properties', properties], {
-    detached: true,
-    stdio: ['pipe', log.fd, log.fd],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+  const server = spawn(
+    'sh',
+    ['-c', WATCHDOG, 'watchdog', home, 'java', '-jar', JAR, '--properties', properties],
+    {
+      detached: true,
+      stdio: ['pipe', log.fd, log.fd],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    },
+  );
   await log.close();
   server.unref();
   (server.stdin as NodeJS.WritableStream & { unref?(): void }).unref?.();
 
   const stop = async () => {
-    if (server.exitCode === null && server.signalCode === null) {
-      const exited = once(server, 'exit');
+    const exited = server.exitCode === null && server.signalCode === null && once(server, 'exit');
+    server.stdin?.end();
+    if (exited) {
       server.ref();
-      server.stdin?.end();
       await Promise.race([exited, sleep(15_000, undefined, { ref: false })]);
     }
     await rm(home, { recursive: true, force: true });
   };
   const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
   try {
-    await waitUntilAnswering(new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials }), server, logPath);
+    await waitUntilAnswering(
+      new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials }),
+      server,
+      logPath,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -113,7 +130,9 @@ async function waitUntilAnswering(client: S3Client, server: ChildProcess, logPat
         return;
       } catch (error) {
         if (Date.now() > deadline) {
-          throw await failure(`did not answer within ${STARTUP_TIMEOUT_MS / 1000} s: ${(error as Error).message}`);
+          throw await failure(
+            `did not answer within ${STARTUP_TIMEOUT_MS / 1000} s: ${(error as Error).message}`,
+          );
         }
         await sleep(100);
       }
