@@ -8,7 +8,14 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
-import { ConfigError, type ConnectionConfig, loadConfigFile, startDateMs, syncSettings } from './config.ts';
+import {
+  ConfigError,
+  type ConnectionConfig,
+  destinationOf,
+  loadConfigFile,
+  startDateMs,
+  syncSettings,
+} from './config.ts';
 import { installLogging } from './logging.ts';
 import {
   deleteSyncSchedule,
@@ -148,10 +155,16 @@ function connectionId(configPath: string, config: ConnectionConfig, explicit?: s
     .replace(/\.json$/, '')
     .replace(/[^\w.-]+/g, '-');
   const place = createHash('sha256')
-    .update(`${resolve(configPath)}\n${resolve(config.destination.path)}`)
+    .update(`${resolve(configPath)}\n${destinationKey(config)}`)
     .digest('hex')
     .slice(0, 8);
   return `amplitude-sync-${name}-${place}`;
+}
+
+/** What names the destination in the connection's ID: the local root as before, else the whole spec. */
+function destinationKey(config: ConnectionConfig): string {
+  const spec = destinationOf(config);
+  return spec.type === 'local' ? spec.path : JSON.stringify(spec);
 }
 
 /** The connection config with the command line's --streams and --out applied. */

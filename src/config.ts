@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
+import type { DestinationSpec } from './destination/spec.ts';
 import type { SyncSettings } from './workflows/types.ts';
 
 export const DATA_REGIONS = ['Standard Server', 'EU Residency Server'] as const;
@@ -86,16 +87,69 @@ const connectionSchema = z.strictObject({
     })
     .default([...STREAM_NAMES]),
   destination: z
-    .strictObject({
-      type: z
-        .literal('local', { error: 'destination.type must be "local" (the only destination so far)' })
-        .default('local'),
-      path: z
-        .string()
-        .trim()
-        .min(1, 'destination.path is empty: name a directory')
-        .default('./amplitude-data'),
-    })
+    .discriminatedUnion(
+      'type',
+      [
+        z.strictObject({
+          type: z.literal('local'),
+          path: z
+            .string()
+            .trim()
+            .min(1, 'destination.path is empty: name a directory')
+            .default('./amplitude-data'),
+        }),
+        z.strictObject({
+          type: z.literal('s3'),
+          bucket: z
+            .string({ error: 'destination.bucket is required: the name of the bucket' })
+            .trim()
+            .regex(
+              /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+              'destination.bucket is not a bucket name (3-63 of a-z 0-9 . -)',
+            ),
+          prefix: z
+            .string({ error: 'destination.prefix must be a string such as "amplitude/"' })
+            .default('')
+            .transform((prefix) =>
+              (prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix).replace(/^\/+/, ''),
+            ),
+          region: z.string().trim().min(1).optional(),
+          endpoint: z
+            .url({
+              protocol: /^https?$/,
+              error: 'destination.endpoint must be an http(s) URL such as "https://s3.example.com"',
+            })
+            .optional(),
+          force_path_style: z
+            .boolean({ error: 'destination.force_path_style must be true or false' })
+            .default(false),
+        }),
+        z.strictObject({
+          type: z.literal('postgres'),
+          url: z
+            .string()
+            .regex(/^postgres(ql)?:\/\//, 'destination.url must start with postgres://')
+            .refine((url) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url), {
+              error:
+                'destination.url holds a password, which would travel through Temporal: remove it and set PGPASSWORD (or destination.password_file) on the workers',
+            })
+            .optional(),
+          host: z.string().trim().min(1).optional(),
+          port: z.number().int().min(1).max(65535).optional(),
+          database: z.string().trim().min(1).optional(),
+          user: z.string().trim().min(1).optional(),
+          schema: z
+            .string()
+            .regex(
+              /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+              'destination.schema must be a plain identifier such as "amplitude"',
+            )
+            .default('amplitude'),
+          password_file: z.string().trim().min(1).optional(),
+        }),
+      ],
+      { error: 'destination.type must be "local", "s3" or "postgres"' },
+    )
     .default({ type: 'local', path: './amplitude-data' }),
   base_url: z
     .url({ protocol: /^https?$/, error: 'base_url must be an http(s) URL such as "https://amplitude.com"' })
@@ -224,6 +278,35 @@ export function syncSettings(config: ConnectionConfig): SyncSettings {
     exportLookbackHours: config.export_lookback_hours,
     exportRecheckDays: config.export_recheck_days,
     projectTimezone: config.project_timezone,
-    destination: resolve(config.destination.path),
+    destination: destinationOf(config),
   };
+}
+
+/** The connection's destination as the workflows carry it (a local path made absolute). */
+export function destinationOf(config: Pick<ConnectionConfig, 'destination'>): DestinationSpec {
+  const destination = config.destination;
+  switch (destination.type) {
+    case 'local':
+      return { type: 'local', path: resolve(destination.path) };
+    case 's3':
+      return {
+        type: 's3',
+        bucket: destination.bucket,
+        prefix: destination.prefix,
+        forcePathStyle: destination.force_path_style,
+        ...(destination.region ? { region: destination.region } : {}),
+        ...(destination.endpoint ? { endpoint: destination.endpoint } : {}),
+      };
+    case 'postgres':
+      return {
+        type: 'postgres',
+        schema: destination.schema,
+        ...(destination.url ? { url: destination.url } : {}),
+        ...(destination.host ? { host: destination.host } : {}),
+        ...(destination.port ? { port: destination.port } : {}),
+        ...(destination.database ? { database: destination.database } : {}),
+        ...(destination.user ? { user: destination.user } : {}),
+        ...(destination.password_file ? { passwordFile: destination.password_file } : {}),
+      };
+  }
 }

@@ -8,6 +8,7 @@ import {
   type ScheduleOptionsAction,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import { describeDestination, destinationSpec } from './destination/spec.ts';
 import { furthest, stateProblems } from './workflows/state.ts';
 import type { SyncInput, SyncSettings, SyncState } from './workflows/types.ts';
 
@@ -59,7 +60,7 @@ function syncAction(
 }
 
 function note(options: SyncScheduleOptions): string {
-  return `Syncs ${options.settings.streams.join(', ')} into ${options.settings.destination} every ${formatInterval(options.everyMs)}; each run starts where the previous one ended.`;
+  return `Syncs ${options.settings.streams.join(', ')} into ${describeDestination(options.settings.destination)} every ${formatInterval(options.everyMs)}; each run starts where the previous one ended.`;
 }
 
 function refuseUnusable(state: SyncState | undefined, scheduleId: string): void {
@@ -98,10 +99,14 @@ export async function upsertSyncSchedule(options: SyncScheduleOptions): Promise<
   await options.client.schedule.getHandle(options.scheduleId).update((previous: ScheduleDescription) => {
     const previousInput = previous.action.args?.[0] as SyncInput | undefined;
     const previousDestination = previousInput?.settings.destination;
-    if (previousDestination !== undefined && previousDestination !== options.settings.destination) {
+    const destination = options.settings.destination;
+    if (
+      previousDestination !== undefined &&
+      JSON.stringify(destinationSpec(previousDestination)) !== JSON.stringify(destinationSpec(destination))
+    ) {
       // Its runs continue from where the old destination got: the new one would miss everything before.
       throw new ScheduleError(
-        `schedule ${options.scheduleId} writes to ${previousDestination}; to sync into ${options.settings.destination}, delete it (schedule --delete) and create it again, or give another --id`,
+        `schedule ${options.scheduleId} writes to ${describeDestination(previousDestination)}; to sync into ${describeDestination(destination)}, delete it (schedule --delete) and create it again, or give another --id`,
       );
     }
     const initialState = furthest(previousInput?.initialState, options.initialState);

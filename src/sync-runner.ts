@@ -15,6 +15,7 @@ import {
 } from '@temporalio/common';
 import type { ReconcileResult } from './activities/reconcile.ts';
 import { isoInstant } from './amplitude/time.ts';
+import { describeDestination } from './destination/spec.ts';
 import { watchRetries } from './retry-watch.ts';
 import { DEFAULT_TASK_QUEUE } from './worker.ts';
 import { type RecheckEntry, unionRecheck } from './workflows/recheck.ts';
@@ -234,7 +235,7 @@ async function start(options: RunSyncOptions): Promise<WorkflowHandle> {
       args: [input],
       staticSummary: `Amplitude sync of ${settings.streams.join(', ')}`,
       staticDetails: [
-        `Destination: \`${settings.destination}\``,
+        `Destination: \`${describeDestination(settings.destination)}\``,
         `Started from: ${state ? `\`${JSON.stringify(state.streams)}\`` : options.fullRefresh ? 'full refresh' : 'start_date'}`,
         `start_date ${settings.startDate}, request_time_range ${settings.requestTimeRangeHours} h`,
       ].join('\n\n'),

@@ -46,3 +46,18 @@ export function receiptDir(runKey: string): string {
 export function receiptName(receipt: { stream: string; slice: string }): string {
   return `${`${receipt.stream}_${receipt.slice}`.replace(/[^\w.-]+/g, '_')}.json`;
 }
+
+/** What a partition name holds: a stream and an upload hour, a month, or the snapshot. */
+export function parsePartition(
+  partition: string,
+): { stream: StreamName; hour?: string; month?: string; snapshot?: true } | undefined {
+  const events = /^events\/date=\d{4}-\d{2}-\d{2}\/events_(\d{4}-\d{2}-\d{2}T\d{2})\.jsonl\.gz$/.exec(
+    partition,
+  );
+  if (events) return { stream: 'events', hour: events[1]! };
+  const month = /^(active_users|average_session_length)\/\1_(\d{4}-\d{2})\.jsonl\.gz$/.exec(partition);
+  if (month) return { stream: month[1] as StreamName, month: month[2]! };
+  const snapshot = /^(annotations|cohorts|events_list)\/\1\.jsonl\.gz$/.exec(partition);
+  if (snapshot) return { stream: snapshot[1] as StreamName, snapshot: true };
+  return undefined;
+}

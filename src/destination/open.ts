@@ -1,9 +1,21 @@
 // Opens a connection's destination on the worker. The clients a destination needs (an S3 client, a
 // PostgreSQL pool) are made once per destination and shared by every activity of the worker;
 // credentials come from the worker's environment, never from Temporal.
-import type { Destination } from './destination.ts';
+import { readFile } from 'node:fs/promises';
+import { S3Client } from '@aws-sdk/client-s3';
+import postgres, { type Sql } from 'postgres';
+import { type Destination, DestinationError } from './destination.ts';
 import { LocalDestination } from './local.ts';
-import { type DestinationSpec, destinationSpec } from './spec.ts';
+import { PostgresDestination } from './postgres.ts';
+import { S3Destination } from './s3.ts';
+import {
+  type DestinationSpec,
+  describeDestination,
+  destinationSpec,
+  type PostgresSpec,
+  type S3Spec,
+} from './spec.ts';
+import { removeStaleStaging, stagingDirectory } from './staging.ts';
 
 export type OpenDestination = (spec: string | DestinationSpec, runKey: string) => Destination;
 
@@ -13,17 +25,80 @@ export interface Destinations {
   close(): Promise<void>;
 }
 
+function s3Client(spec: S3Spec): S3Client {
+  return new S3Client({
+    region: spec.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: spec.forcePathStyle,
+    ...(spec.endpoint
+      ? {
+          endpoint: spec.endpoint,
+          // S3-compatible stores do not all know the newer integrity checksums: send them only when required.
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }
+      : {}),
+  });
+}
+
+/** The password, read on the worker when a connection is made: from the file the spec names, else PGPASSWORD. */
+async function password(spec: PostgresSpec): Promise<string> {
+  if (spec.passwordFile) {
+    try {
+      return (await readFile(spec.passwordFile, 'utf8')).trim();
+    } catch (error) {
+      throw new DestinationError(
+        `the password file ${spec.passwordFile} (destination.password_file) cannot be read on this worker: ${(error as Error).message}`,
+      );
+    }
+  }
+  return process.env.PGPASSWORD ?? '';
+}
+
+function postgresPool(spec: PostgresSpec): Sql {
+  const options = {
+    max: 4,
+    idle_timeout: 30,
+    connect_timeout: 15,
+    onnotice: () => {},
+    password: () => password(spec),
+  };
+  if (spec.url) return postgres(spec.url, options);
+  return postgres({
+    ...options,
+    ...(spec.host ? { host: spec.host } : {}),
+    ...(spec.port ? { port: spec.port } : {}),
+    ...(spec.database ? { database: spec.database } : {}),
+    ...(spec.user ? { username: spec.user } : {}),
+  });
+}
+
 export function destinations(): Destinations {
+  const staging = stagingDirectory();
+  void removeStaleStaging().catch(() => {});
+  const s3 = new Map<string, S3Client>();
+  const pools = new Map<string, Sql>();
   return {
     open(value, runKey) {
       const spec = destinationSpec(value);
+      const key = JSON.stringify(spec);
       switch (spec.type) {
         case 'local':
           return new LocalDestination(spec.path, runKey);
-        default:
-          throw new Error(`the ${spec.type} destination is not available in this worker`);
+        case 's3': {
+          const client = s3.get(key) ?? s3Client(spec);
+          s3.set(key, client);
+          return new S3Destination(client, spec, runKey, staging);
+        }
+        case 'postgres': {
+          const pool = pools.get(key) ?? postgresPool(spec);
+          pools.set(key, pool);
+          return new PostgresDestination(pool, spec, describeDestination(spec), runKey, staging);
+        }
       }
     },
-    async close() {},
+    async close() {
+      for (const client of s3.values()) client.destroy();
+      await Promise.all([...pools.values()].map((pool) => pool.end({ timeout: 5 })));
+    },
   };
 }

@@ -25,6 +25,7 @@ import type { StreamName } from '../amplitude/streams.ts';
 import { DAY_MS, isoInstant } from '../amplitude/time.ts';
 import type { LeftoversRemoved } from '../destination/destination.ts';
 import { fileSafe } from '../destination/layout.ts';
+import { describeDestination } from '../destination/spec.ts';
 import { applicationCause } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
 import { addReconciledHours } from './recheck.ts';
@@ -149,7 +150,9 @@ export async function sync(input: SyncInput): Promise<SyncResult> {
 
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
   setHandler(syncProgressQuery, () => progress);
-  setCurrentDetails(`Syncing ${settings.streams.join(', ')} into ${settings.destination}`);
+  setCurrentDetails(
+    `Syncing ${settings.streams.join(', ')} into ${describeDestination(settings.destination)}`,
+  );
 
   const checked = patched(CHECKS_AND_RECONCILIATION);
   const removedAtStart = checked ? await checkBeforeStart(settings, runKey, previous) : undefined;

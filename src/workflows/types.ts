@@ -1,6 +1,7 @@
 // What the workflows take and return. Everything here travels through Temporal's history, so it holds
 // no credentials and stays small.
 import type { StreamName } from '../amplitude/streams.ts';
+import type { DestinationSpec } from '../destination/spec.ts';
 import type { RecheckEntry, RecheckReport } from './recheck.ts';
 
 /** A connection's non-secret settings, as the sync workflow receives them. */
@@ -15,8 +16,8 @@ export interface SyncSettings {
   /** Days an hour Amplitude answered 404 for stays on the re-check list (export_recheck_days). */
   exportRecheckDays?: number;
   projectTimezone: string;
-  /** Absolute path of the local destination's root directory. */
-  destination: string;
+  /** Where the data goes (earlier versions: the local root's absolute path). */
+  destination: string | DestinationSpec;
   tuning?: Partial<Tuning>;
 }
 
