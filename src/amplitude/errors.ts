@@ -150,7 +150,14 @@ export function destinationFailure(error: unknown, context?: string): Applicatio
       message: `${context ? `${context}: ` : ''}${error.message}`,
     });
   }
-  return fileSystemFailure(error, context) ?? toFailure(error, context);
+  if (error instanceof ApplicationFailure) return error;
+  return (
+    fileSystemFailure(error, context) ??
+    ApplicationFailure.create({
+      type: 'DestinationUnavailable',
+      message: `${context ? `${context}: ` : ''}${(error as Error)?.message ?? String(error)}; retrying with backoff`,
+    })
+  );
 }
 
 /** A file-system error that retrying cannot fix, as a non-retryable failure naming the path and the fix. */
@@ -220,8 +227,16 @@ export function toFailure(error: unknown, context?: string): ApplicationFailure 
   });
 }
 
+/** An error of the destination's client (the AWS SDK, PostgreSQL), not of Amplitude. */
+function fromDestination(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'DestinationError' || error.name === 'PostgresError' || '$metadata' in error)
+  );
+}
+
 function classify(error: unknown): ApplicationFailure {
-  if (error instanceof Error && error.name === 'DestinationError') return destinationFailure(error);
+  if (fromDestination(error)) return destinationFailure(error);
   const unwritable = fileSystemFailure(error);
   if (unwritable) return unwritable;
   if (error instanceof AmplitudeHttpError) {

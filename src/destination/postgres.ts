@@ -85,6 +85,9 @@ const PROBLEMS: Record<string, string> = {
   '42501':
     'the user lacks the rights it needs: GRANT CREATE ON DATABASE (or on the schema) to it, or use another user or schema',
   ECONNREFUSED: 'the server refuses connections there: fix destination.host/port, or start PostgreSQL',
+  '42703':
+    'a table lacks a column amplitude-sync writes (altered by hand?): add it back, or drop the table so that amplitude-sync creates it again',
+  '42P01': 'a table amplitude-sync writes is gone: run the sync again to create it, or restore it',
   ENOTFOUND: 'no such host: fix destination.host',
 };
 
@@ -134,8 +137,6 @@ export class PostgresDestination implements Destination {
       for (const [name, { columns, after }] of Object.entries(TABLES)) {
         const list = Object.entries(columns).map(([column, type]) => `${quoteIdentifier(column)} ${type}`);
         await this.sql.unsafe(`create table if not exists ${this.#table(name)} (${list.join(', ')})`);
-        for (const statement of after ?? [])
-          await this.sql.unsafe(statement.replace('%s', this.#table(name)));
         const present = await this.sql<{ column_name: string }[]>`
           select column_name from information_schema.columns
           where table_schema = ${this.spec.schema} and table_name = ${name}`;
@@ -146,6 +147,8 @@ export class PostgresDestination implements Destination {
             `${this.location}: table ${this.spec.schema}.${name} has no column ${missing.join(', ')} (altered by hand?): add it back as ${missing.map((column) => `${column} ${columns[column]!.replace(/ (primary key|not null)/g, '')}`).join(', ')}, or drop the table so that amplitude-sync creates it again`,
           );
         }
+        for (const statement of after ?? [])
+          await this.sql.unsafe(statement.replace('%s', this.#table(name)));
       }
     }).catch((error: unknown) => {
       this.#ready = undefined;

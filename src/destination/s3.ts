@@ -12,7 +12,6 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -95,8 +94,11 @@ export class S3Destination implements Destination, ManifestStore {
   }
 
   async check(): Promise<void> {
+    // A listing, not a HEAD: its error has a body that tells a missing bucket from bad credentials.
     await this.#call('checking the bucket', () =>
-      this.client.send(new HeadBucketCommand({ Bucket: this.spec.bucket })),
+      this.client.send(
+        new ListObjectsV2Command({ Bucket: this.spec.bucket, Prefix: this.spec.prefix, MaxKeys: 1 }),
+      ),
     );
     const probe = this.#key(`.write-probe.${this.#owner}.tmp`);
     await this.#call('writing a probe object', () =>
