@@ -287,7 +287,8 @@ async function checkCommand(args: string[]): Promise<number> {
       const result = await client.workflow.execute('check', {
         taskQueue,
         workflowId: `${connectionId(values.config!, config)}-check`,
-        staticSummary: 'connection check',
+        args: [{ destination: destinationOf(config) }],
+        staticSummary: 'connection check: Amplitude and the destination',
       });
       console.log(`connection ok: ${JSON.stringify(result)}`);
       return 0;

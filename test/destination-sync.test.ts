@@ -261,4 +261,39 @@ describe('syncs into s3 and postgres, with two workers on one task queue (dev se
       }
     }
   });
+
+  it('check proves the destination writable, or names what is wrong with it', async () => {
+    const config = parseConfig(connection(await newBucket()), {});
+    const taskQueue = uniqueTaskQueue('check-destination');
+    const worker = await workerFor(env, sim, config, taskQueue);
+    await worker.runUntil(async () => {
+      const good = await newDatabase();
+      const ok = (await env.client.workflow.execute('check', {
+        taskQueue,
+        workflowId: `${taskQueue}-good`,
+        args: [{ destination: good }],
+      })) as { destination: string };
+      assert.match(ok.destination, /postgres:\/\/.*\(schema amplitude\): writable/);
+      const sql = await databaseOf(good);
+      const tables = await sql.unsafe(
+        `select table_name from information_schema.tables where table_schema = 'amplitude'`,
+      );
+      await sql.end();
+      assert.ok(
+        tables.some((table) => table.table_name === 'events'),
+        'the tables were created',
+      );
+
+      const missing = { ...(await newBucket()), bucket: 'not-a-bucket-of-ours' };
+      await assert.rejects(
+        env.client.workflow.execute('check', {
+          taskQueue,
+          workflowId: `${taskQueue}-bad`,
+          args: [{ destination: missing }],
+        }),
+        (error: Error & { cause?: { cause?: Error } }) =>
+          /does not exist: create it, or fix destination.bucket/.test(error.cause?.cause?.message ?? ''),
+      );
+    });
+  });
 });

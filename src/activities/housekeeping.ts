@@ -14,16 +14,21 @@ export interface HousekeepingDeps {
   destination(spec: string | DestinationSpec, runKey: string): Destination;
 }
 
-export async function prepareDestination(
-  deps: HousekeepingDeps,
-  input: DestinationInput,
-): Promise<LeftoversRemoved> {
+/** Proves the destination reachable and writable, creating what is missing; nothing else. */
+export async function checkDestination(deps: HousekeepingDeps, input: DestinationInput): Promise<void> {
   const destination = deps.destination(input.destination, input.runKey);
   try {
     await destination.check();
   } catch (error) {
     throw destinationFailure(error, `destination ${destination.location}`);
   }
+}
+
+export async function prepareDestination(
+  deps: HousekeepingDeps,
+  input: DestinationInput,
+): Promise<LeftoversRemoved> {
+  await checkDestination(deps, input);
   return removeLeftovers(deps, input);
 }
 

@@ -11,7 +11,12 @@ import {
   type SnapshotInput,
 } from './dashboard.ts';
 import { type ExportWindowInput, exportWindow } from './export-events.ts';
-import { type DestinationInput, prepareDestination, removeLeftovers } from './housekeeping.ts';
+import {
+  checkDestination,
+  type DestinationInput,
+  prepareDestination,
+  removeLeftovers,
+} from './housekeeping.ts';
 import { type ManifestInput, writeManifest } from './manifest.ts';
 import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 
@@ -47,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     fetchDashboardSlice: heartbeating((input: DashboardSliceInput) => fetchDashboardSlice(io, input)),
     fetchSnapshot: heartbeating((input: SnapshotInput) => fetchSnapshot(io, input)),
     writeManifest: heartbeating((input: ManifestInput) => writeManifest(io, input)),
+    checkDestination: heartbeating((input: DestinationInput) => checkDestination(io, input)),
     prepareDestination: heartbeating((input: DestinationInput) => prepareDestination(io, input)),
     removeLeftovers: heartbeating((input: DestinationInput) => removeLeftovers(io, input)),
     reconcileCounts: heartbeating((input: ReconcileInput) => reconcileCounts(io, input)),
