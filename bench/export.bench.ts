@@ -14,10 +14,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import { AmplitudeClient } from '../src/amplitude/client.ts';
 import { type LineBatch, LineSplitter } from '../src/amplitude/export-decoder.ts';
 import { DAY_MS, floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
-import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+import { type ActivityFigures, runActivity, startSimulatorProcess, warm } from './harness.ts';
 
 const MB = 1e6;
 const EVENTS_PER_HOUR = 200_000;
@@ -33,41 +32,6 @@ const { values } = parseArgs({
 });
 const cacheDir = resolve(values['cache-dir']);
 const rounds = Math.max(1, Number(values.rounds));
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-async function startSimulatorProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/simulator/main.ts',
-      '--port',
-      String(port),
-      '--days',
-      '2',
-      '--events-per-hour',
-      String(EVENTS_PER_HOUR),
-      '--cache-dir',
-      cacheDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = /standard: (http:\/\/\S+)/.exec(line);
-    if (match) return { child, url: match[1]! };
-  }
-  throw new Error('the simulator process ended before printing its address');
-}
 
 function parseAll(batches: LineBatch[]): number {
   let lines = 0;
@@ -104,56 +68,6 @@ async function cachedMembers(start: number, end: number): Promise<string[]> {
     if (hour >= start && hour < end) files.push(join(entry.parentPath, entry.name));
   }
   return files.sort();
-}
-
-interface ActivityFigures {
-  records: number;
-  partitions: number;
-  seconds: number;
-  cpuSeconds: number;
-  rssBefore: number;
-  peakRss: number;
-  outputBytes: number;
-}
-
-/** The real export activity, in a fresh process (see export-activity.ts). */
-async function runActivity(url: string, start: number, end: number): Promise<ActivityFigures> {
-  const child = spawn(
-    process.execPath,
-    // The flag the worker runs with (see bin/amplitude-sync.js).
-    [
-      '--max-semi-space-size=1',
-      '--import',
-      'tsx',
-      'bench/export-activity.ts',
-      url,
-      isoHour(start),
-      isoHour(end),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  for await (const chunk of child.stdout!) output += chunk;
-  const line = output.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as ActivityFigures;
-  } catch {
-    throw new Error(`the activity process printed no figures: ${output}`);
-  }
-}
-
-async function warm(url: string, start: number, end: number) {
-  const amplitude = new AmplitudeClient({
-    baseUrl: url,
-    apiKey: DEFAULT_CREDENTIALS.standard.apiKey,
-    secretKey: DEFAULT_CREDENTIALS.standard.secretKey,
-  });
-  const started = performance.now();
-  const response = await amplitude.openExport(start, end - HOUR_MS);
-  let bytes = 0;
-  if (response.found) for await (const chunk of response.body) bytes += chunk.length;
-  await amplitude.close();
-  return { bytes, seconds: (performance.now() - started) / 1000 };
 }
 
 async function measure(url: string, gigabytes: number) {
@@ -202,7 +116,7 @@ async function measure(url: string, gigabytes: number) {
 }
 
 await mkdir(cacheDir, { recursive: true });
-const { child, url } = await startSimulatorProcess();
+const { child, url } = await startSimulatorProcess(cacheDir, EVENTS_PER_HOUR);
 try {
   const gb = Number(values.gb);
   const scale = Number(values.scale);

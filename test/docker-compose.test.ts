@@ -174,9 +174,9 @@ function composeProblems(compose: Compose, r: Repo): string[] {
       }
     }
 
-    // Secrets come from the host's environment, never from this file.
+    // Secrets come from the host's environment (under their name or another), never from this file.
     for (const [key, value] of environment(service)) {
-      if (SECRET_NAME.test(key) && value !== undefined && !FROM_HOST(key).test(value)) {
+      if (SECRET_NAME.test(key) && value !== undefined && !FROM_HOST('[A-Z_]+').test(value)) {
         problems.push(
           `${where}: ${key} must be taken from the environment (\${${key}:?...}), not written here`,
         );
@@ -405,7 +405,10 @@ describe('docker-compose.yml', () => {
     assert.ok(services.temporal && services.worker, 'services temporal and worker');
     assert.deepEqual(argv(services.worker!.command), ['worker', '--config', '/config/connection.json']);
     assert.equal(environment(services.worker!).get('TEMPORAL_ADDRESS'), 'temporal:7233');
-    assert.deepEqual(services.worker!.depends_on, { temporal: { condition: 'service_healthy' } });
+    assert.deepEqual(services.worker!.depends_on, {
+      temporal: { condition: 'service_healthy' },
+      postgres: { condition: 'service_healthy' },
+    });
     assert.equal(
       mountFor(services.worker!, '/config/connection.json')?.readOnly,
       true,
@@ -432,6 +435,22 @@ describe('docker-compose.yml', () => {
     const mount = mountFor(services.worker!, path);
     assert.ok(mount && !mount.readOnly, `destination.path ${path} is on a writable volume`);
     assert.equal(mount.source, './amplitude-data');
+  });
+
+  test('the postgres example config loads into the postgres service, with the password from the host', () => {
+    const example = JSON.parse(read('examples/connection.postgres.example.json')) as Record<string, unknown>;
+    const config = parseConfig(example, { AMPLITUDE_API_KEY: 'k', AMPLITUDE_SECRET_KEY: 's' });
+    assert.equal(config.destination.type, 'postgres');
+    const destination = config.destination as { host?: string; user?: string; database?: string };
+    const database = services[destination.host ?? ''];
+    assert.ok(database, `destination.host ${destination.host} is a service`);
+    const dbEnv = environment(database);
+    assert.equal(dbEnv.get('POSTGRES_USER'), destination.user);
+    assert.equal(dbEnv.get('POSTGRES_DB'), destination.database);
+    for (const service of [services.worker!, services.sync!]) {
+      assert.match(environment(service).get('PGPASSWORD') ?? '', FROM_HOST('POSTGRES_PASSWORD'));
+    }
+    assert.match(dbEnv.get('POSTGRES_PASSWORD') ?? '', FROM_HOST('POSTGRES_PASSWORD'));
   });
 
   describe('the checks catch mistakes', () => {
