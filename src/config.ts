@@ -87,68 +87,75 @@ const connectionSchema = z.strictObject({
     })
     .default([...STREAM_NAMES]),
   destination: z
-    .discriminatedUnion(
-      'type',
-      [
-        z.strictObject({
-          type: z.literal('local'),
-          path: z
-            .string()
-            .trim()
-            .min(1, 'destination.path is empty: name a directory')
-            .default('./amplitude-data'),
-        }),
-        z.strictObject({
-          type: z.literal('s3'),
-          bucket: z
-            .string({ error: 'destination.bucket is required: the name of the bucket' })
-            .trim()
-            .regex(
-              /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-              'destination.bucket is not a bucket name (3-63 of a-z 0-9 . -)',
-            ),
-          prefix: z
-            .string({ error: 'destination.prefix must be a string such as "amplitude/"' })
-            .default('')
-            .transform((prefix) =>
-              (prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix).replace(/^\/+/, ''),
-            ),
-          region: z.string().trim().min(1).optional(),
-          endpoint: z
-            .url({
-              protocol: /^https?$/,
-              error: 'destination.endpoint must be an http(s) URL such as "https://s3.example.com"',
-            })
-            .optional(),
-          force_path_style: z
-            .boolean({ error: 'destination.force_path_style must be true or false' })
-            .default(false),
-        }),
-        z.strictObject({
-          type: z.literal('postgres'),
-          url: z
-            .string()
-            .regex(/^postgres(ql)?:\/\//, 'destination.url must start with postgres://')
-            .refine((url) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url), {
-              error:
-                'destination.url holds a password, which would travel through Temporal: remove it and set PGPASSWORD (or destination.password_file) on the workers',
-            })
-            .optional(),
-          host: z.string().trim().min(1).optional(),
-          port: z.number().int().min(1).max(65535).optional(),
-          database: z.string().trim().min(1).optional(),
-          user: z.string().trim().min(1).optional(),
-          schema: z
-            .string()
-            .regex(
-              /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
-              'destination.schema must be a plain identifier such as "amplitude"',
-            )
-            .default('amplitude'),
-          password_file: z.string().trim().min(1).optional(),
-        }),
-      ],
-      { error: 'destination.type must be "local", "s3" or "postgres"' },
+    .preprocess(
+      // A destination without a type is a local one (configs of earlier versions give only the path).
+      (value) =>
+        value && typeof value === 'object' && !Array.isArray(value) && !('type' in value)
+          ? { type: 'local', ...value }
+          : value,
+      z.discriminatedUnion(
+        'type',
+        [
+          z.strictObject({
+            type: z.literal('local'),
+            path: z
+              .string()
+              .trim()
+              .min(1, 'destination.path is empty: name a directory')
+              .default('./amplitude-data'),
+          }),
+          z.strictObject({
+            type: z.literal('s3'),
+            bucket: z
+              .string({ error: 'destination.bucket is required: the name of the bucket' })
+              .trim()
+              .regex(
+                /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+                'destination.bucket is not a bucket name (3-63 of a-z 0-9 . -)',
+              ),
+            prefix: z
+              .string({ error: 'destination.prefix must be a string such as "amplitude/"' })
+              .default('')
+              .transform((prefix) =>
+                (prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix).replace(/^\/+/, ''),
+              ),
+            region: z.string().trim().min(1).optional(),
+            endpoint: z
+              .url({
+                protocol: /^https?$/,
+                error: 'destination.endpoint must be an http(s) URL such as "https://s3.example.com"',
+              })
+              .optional(),
+            force_path_style: z
+              .boolean({ error: 'destination.force_path_style must be true or false' })
+              .default(false),
+          }),
+          z.strictObject({
+            type: z.literal('postgres'),
+            url: z
+              .string()
+              .regex(/^postgres(ql)?:\/\//, 'destination.url must start with postgres://')
+              .refine((url) => !/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url), {
+                error:
+                  'destination.url holds a password, which would travel through Temporal: remove it and set PGPASSWORD (or destination.password_file) on the workers',
+              })
+              .optional(),
+            host: z.string().trim().min(1).optional(),
+            port: z.number().int().min(1).max(65535).optional(),
+            database: z.string().trim().min(1).optional(),
+            user: z.string().trim().min(1).optional(),
+            schema: z
+              .string()
+              .regex(
+                /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+                'destination.schema must be a plain identifier such as "amplitude"',
+              )
+              .default('amplitude'),
+            password_file: z.string().trim().min(1).optional(),
+          }),
+        ],
+        { error: 'destination.type must be "local", "s3" or "postgres"' },
+      ),
     )
     .default({ type: 'local', path: './amplitude-data' }),
   base_url: z

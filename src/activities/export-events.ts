@@ -17,8 +17,9 @@ import type { MemberStart } from '../amplitude/export-decoder.ts';
 import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
 import { HOUR_MS, isoHour, isoInterval, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
-import type { Destination, PartitionWritten } from '../destination/destination.ts';
+import type { Destination } from '../destination/destination.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
+import { HourCommits } from './hour-commits.ts';
 
 export interface ExportWindowInput {
   runKey: string;
@@ -131,35 +132,22 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
       lastBeat = now;
     }
   };
-  // Order matters for exact resume: partitions in place, then their receipt, then the heartbeat.
-  const commitBefore = async (boundary: number) => {
-    const committedFrom = parseIsoHour(progress.committedBefore)!;
-    if (boundary <= committedFrom) return;
-    const written: PartitionWritten[] = [];
-    for (const hour of writer.pendingHours()) {
-      if (hour >= boundary) break;
-      const partition = await writer.commit(hour);
-      if (partition) {
-        written.push(partition);
-        addHour(progress.written!, hour);
+  const commits = new HourCommits(
+    writer,
+    destination,
+    { runKey: input.runKey, slice: windowName },
+    from,
+    (boundary, written) => {
+      for (const partition of written) {
+        addHour(progress.written!, partition.hour);
+        progress.records += partition.records;
+        progress.partitions += 1;
+        progress.bytes += partition.bytes;
       }
-      beat();
-    }
-    if (written.length > 0) {
-      await destination.writeReceipt(input.runKey, {
-        stream: 'events',
-        slice: windowName(committedFrom, boundary),
-        partitions: written,
-      });
-    }
-    for (const partition of written) {
-      progress.records += partition.records;
-      progress.partitions += 1;
-      progress.bytes += partition.bytes;
-    }
-    progress.committedBefore = isoHour(boundary);
-    beat(true);
-  };
+      progress.committedBefore = isoHour(boundary);
+      beat(true);
+    },
+  );
 
   let response: ExportResponse;
   try {
@@ -187,7 +175,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
     for await (const chunk of decodeExportOffThread(response.body)) {
       if (chunk.kind === 'member') {
         const boundary = order.next(chunk);
-        if (boundary !== undefined) await commitBefore(Math.min(boundary, windowEnd));
+        if (boundary !== undefined) await commits.commitBefore(Math.min(boundary, windowEnd));
         continue;
       }
       for (const { hour, bytes, records, written } of chunk.outputs) {
@@ -196,13 +184,15 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
           written();
           continue;
         }
-        if (hour < parseIsoHour(progress.committedBefore)!) throw outOfOrder(progress, hour, from);
+        if (hour < commits.scheduledBefore) throw outOfOrder(progress, hour, from);
         await writer.write(hour, bytes, records, written);
       }
       beat();
     }
-    await commitBefore(windowEnd);
+    await commits.commitBefore(windowEnd);
+    await commits.finish();
   } catch (error) {
+    await commits.abandon();
     await writer.abort();
     response.body.destroy();
     throw await exportFailure(deps.amplitude, error, from, windowEnd, progress, input);

@@ -110,16 +110,18 @@ export class HourPartitionWriter implements HourWriter {
     if (this.#failure) throw this.#failure;
     const state = this.#hours.get(hour);
     if (!state) return undefined;
-    await this.#closePart(state);
+    // No longer pending from here on: a commit of a later boundary must not take this hour again.
     this.#hours.delete(hour);
-    const [only, ...more] = state.parts;
-    let source = only!;
-    if (more.length > 0) {
-      source = this.#options.stagingPath(state.partition, 'joined');
-      await concatenate(state.parts, source);
-      await removeQuietly(state.parts);
-    }
+    let source: string | undefined;
     try {
+      await this.#closePart(state);
+      const [only, ...more] = state.parts;
+      source = only!;
+      if (more.length > 0) {
+        source = this.#options.stagingPath(state.partition, 'joined');
+        await concatenate(state.parts, source);
+        await removeQuietly(state.parts);
+      }
       const { size } = await stat(source);
       await this.#options.publish({
         hour,
@@ -130,7 +132,13 @@ export class HourPartitionWriter implements HourWriter {
       });
       return { partition: state.partition, records: state.records, bytes: size };
     } catch (error) {
-      await removeQuietly([source]);
+      // Nothing of the hour is left behind: its parts, or the file they were joined into.
+      state.open?.file.destroy();
+      await removeQuietly([
+        ...state.parts,
+        ...(state.open ? [state.open.path] : []),
+        ...(source ? [source] : []),
+      ]);
       throw error;
     }
   }

@@ -34,9 +34,9 @@ import { gzipRecords, ownerTag } from './partition-files.ts';
 import type { S3Spec } from './spec.ts';
 import { stagedName } from './staging.ts';
 
-/** Parts of 8 MiB, two in flight: about 24 MiB of memory per hour being uploaded, whatever its size. */
-const PART_SIZE = 8 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 2;
+/** Parts of 5 MiB (S3's least), one in flight: about 10 MiB of memory per hour being uploaded, whatever its size. */
+const PART_SIZE = 5 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 1;
 
 /** The S3 errors that come from the configuration or the rights, each with its fix. */
 function configurationProblem(error: unknown, spec: S3Spec): string | undefined {
