@@ -1,17 +1,6 @@
-// Events export throughput and memory: the real export activity (HTTP -> zip -> gunzip -> lines ->
-// parse -> normalise -> per-hour gzip partitions) against a bare gunzip + split + JSON.parse loop over
-// the same bytes, at one size and at 4x that size. Prints figures; asserts nothing.
-//
-//   npm run bench -- [--gb 1] [--scale 4] [--rounds 2] [--cache-dir .bench-cache]
-//
-// The simulator runs in a child process, so the RSS measured here is the pipeline's alone. Its export
-// cache is rendered before anything is timed (a first download that is discarded).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { type LineBatch, LineSplitter } from '../src/amplitude/export-decoder.ts';

@@ -57,8 +57,8 @@ const ESCAPES =
 /** The line with what jsonb refuses replaced by U+FFFD; most lines have none and come back as they are. */
 export function storableJson(line: string): string {
   if (!line.includes('\\u')) return line;
-  return line.replace(ESCAPES, (match, backslashes: string, escape: string) =>
-    escape.length === 12 ? match : `${backslashes}\\ufffd`,
+  return line.replace(ESCAPES, (match, backslashes: string, sequence: string) =>
+    sequence.length === 12 ? match : `${backslashes}\\ufffd`,
   );
 }
 
