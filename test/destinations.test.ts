@@ -6,7 +6,7 @@ import type { Destination } from '../src/destination/destination.ts';
 import { dashboardMonthPartition, snapshotPartition } from '../src/destination/layout.ts';
 import { destinations } from '../src/destination/open.ts';
 import type { DestinationSpec } from '../src/destination/spec.ts';
-import { eventsByHour, streamRecords } from './helpers/destination-output.ts';
+import { databaseOf, eventsByHour, streamRecords } from './helpers/destination-output.ts';
 import { newBucket, newDatabase, newLocal, useTestCredentials } from './helpers/destinations.ts';
 
 const T0 = Date.UTC(2024, 2, 1);
@@ -88,6 +88,22 @@ for (const [name, make] of [
           { weird: '\ufffd\ufffd' },
           'what jsonb cannot hold is replaced',
         );
+        const sql = await databaseOf(spec);
+        try {
+          const typed = await sql.unsafe(
+            `select record->>'uuid' = uuid::text and record->>'event_type' = event_type and record->>'country' = country
+               and record->>'user_id' is not distinct from user_id
+               and (record->>'amplitude_id')::bigint = amplitude_id as same, user_id from ${spec.schema}.events`,
+          );
+          assert.equal(typed.length, 4);
+          assert.ok(
+            typed.every((row) => row.same),
+            'typed columns hold the record values, tabs and backslashes included',
+          );
+          assert.ok(typed.some((row) => row.user_id === 'user\t1\\x'));
+        } finally {
+          await sql.end();
+        }
       }
 
       // The same hour again (a retry, a lookback re-read) with one more event: replaced, not added to.

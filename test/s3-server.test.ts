@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   AbortMultipartUploadCommand,
@@ -24,7 +25,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { uploadFile } from '../src/destination/s3-multipart.ts';
 import { type S3Server, startS3Server } from './helpers/s3-server.ts';
 
 const MiB = 1024 * 1024;
@@ -157,51 +158,75 @@ describe('S3 server (S3Proxy, filesystem backend)', () => {
     assert.deepEqual(await keys(Bucket), ['final/part', 'staging/part']);
   });
 
-  test('a multipart upload streamed through lib-storage Upload is invisible until completed', async () => {
+  test('a staged file is uploaded in parts streamed from the file, invisible until completed', async () => {
     const Bucket = await newBucket();
-    const Key = 'events/big.jsonl';
-    const chunks = [
-      Buffer.alloc(5 * MiB, 'a'),
-      Buffer.alloc(5 * MiB, 'b'),
-      Buffer.alloc(5 * MiB, 'c'),
-      Buffer.from('end'),
-    ];
-    let firstPartUploaded!: () => void;
-    const partUploaded = new Promise<void>((resolve) => {
-      firstPartUploaded = resolve;
-    });
+    const Key = 'events/big.jsonl.gz';
+    const whole = Buffer.concat([
+      Buffer.alloc(8 * MiB, 'a'),
+      Buffer.alloc(8 * MiB, 'b'),
+      Buffer.from('the last part'),
+    ]);
+    const path = join(await mkdtemp(join(tmpdir(), 's3-upload-')), 'staged');
+    await writeFile(path, whole);
     let seenInProgress = false;
-    async function* body() {
-      yield chunks[0]!;
-      yield chunks[1]!;
-      // Held until the upload is under way, to look at the bucket in the middle of it.
-      await partUploaded;
-      assert.deepEqual(await keys(Bucket), []);
-      assert.deepEqual(
-        (await uploads(Bucket)).map(([key]) => key),
-        [Key],
-      );
-      seenInProgress = true;
-      yield* chunks.slice(2);
+    const watching = clientWith(server.secretAccessKey);
+    watching.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { PartNumber?: number };
+        if (context.commandName === 'UploadPartCommand' && input.PartNumber === 3) {
+          assert.deepEqual(await keys(Bucket), []);
+          assert.deepEqual(
+            (await uploads(Bucket)).map(([key]) => key),
+            [Key],
+          );
+          seenInProgress = true;
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      await uploadFile({ client: watching, bucket: Bucket, key: Key, contentType: 'application/gzip' }, path);
+    } finally {
+      watching.destroy();
     }
-    const upload = new Upload({
-      client: s3,
-      params: { Bucket, Key, Body: Readable.from(body()) },
-      partSize: 5 * MiB,
-      queueSize: 1,
-      leavePartsOnError: false,
-    });
-    upload.on('httpUploadProgress', () => firstPartUploaded());
-    const done = await upload.done();
-
     assert.ok(seenInProgress);
-    assert.equal(done.ETag?.replaceAll('"', '').split('-')[1], '4');
-    assert.deepEqual(await keys(Bucket), [Key]);
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
+    assert.equal(head.ETag?.replaceAll('"', '').split('-')[1], '3');
+    assert.equal(head.ContentLength, whole.length);
     assert.deepEqual(await uploads(Bucket), []);
-    const whole = Buffer.concat(chunks);
-    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key }))).ContentLength, whole.length);
     const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     assert.equal(digest(await read(Bucket, Key)), digest(whole));
+  });
+
+  test('an upload whose part is refused is aborted: no object, no upload left', async () => {
+    const Bucket = await newBucket();
+    const Key = 'events/refused.jsonl.gz';
+    const path = join(await mkdtemp(join(tmpdir(), 's3-upload-')), 'staged');
+    await writeFile(path, Buffer.alloc(20 * MiB, 'x'));
+    const failing = clientWith(server.secretAccessKey);
+    failing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (
+          context.commandName === 'UploadPartCommand' &&
+          (args.input as { PartNumber?: number }).PartNumber === 2
+        ) {
+          throw Object.assign(new Error('part refused'), { $metadata: { httpStatusCode: 400 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      await assert.rejects(
+        uploadFile({ client: failing, bucket: Bucket, key: Key, contentType: 'application/gzip' }, path),
+        /part refused/,
+      );
+    } finally {
+      failing.destroy();
+    }
+    assert.deepEqual(await uploads(Bucket), []);
+    assert.deepEqual(await keys(Bucket), []);
   });
 
   test('CreateMultipartUpload, UploadPart, ListMultipartUploads, AbortMultipartUpload', async () => {

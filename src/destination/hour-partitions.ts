@@ -1,18 +1,20 @@
-// Stages event lines into per-hour gzip files with bounded memory: at most `maxOpen` compressors are
-// open at once; an hour whose compressor was closed early continues in a new part, and its parts are
-// joined (concatenated gzip members) when the hour is committed. Committing hands the staged file to
+// Stages event lines into per-hour files (gzip, unless the destination loads them at once) with bounded
+// memory: at most `maxOpen` files are open at once; an hour whose file was closed early continues in a
+// new part, and its parts are joined (concatenated gzip members) when the hour is committed. Committing
+// hands the staged file to
 // the destination to publish: renamed into place (local), uploaded (s3), loaded (postgres).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import type { HourWriter, PartitionWritten } from './destination.ts';
 import { concatenate, ensureDirectory, removeQuietly } from './files.ts';
 import { eventHourPartition } from './layout.ts';
 
-/** An hour's staged gzip NDJSON file, complete, ready to be published. */
+/** An hour's staged NDJSON file, complete, ready to be published. */
 export interface StagedHour {
   hour: number;
   partition: string;
@@ -28,6 +30,11 @@ export interface StagingOptions {
   /** Makes the staged hour visible at its place; removes the staged file or moves it there. */
   publish(staged: StagedHour): Promise<void>;
   maxOpen?: number;
+  /**
+   * Whether staged files are gzip (default). A destination that reads the staged file once, at once,
+   * (postgres) stages plain NDJSON: compressing only to decompress moments later costs a core.
+   */
+  compressed?: boolean;
 }
 
 /** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
@@ -42,7 +49,8 @@ const PENDING_LOW = 1024 * 1024;
 
 interface OpenPart {
   path: string;
-  gzip: Gzip;
+  /** Where lines go: the compressor in front of the file, or the file itself. */
+  input: Writable;
   file: WriteStream;
   written: Promise<void>;
 }
@@ -79,8 +87,8 @@ export class HourPartitionWriter implements HourWriter {
   }
 
   /**
-   * Appends newline-terminated lines to an hour; resolves when the compressors can take more.
-   * `consumed` is called once the compressor no longer needs `lines`.
+   * Appends newline-terminated lines to an hour; resolves when the compressors (or files) can take more.
+   * `consumed` is called once neither the compressor nor the file needs `lines` any more.
    */
   async write(hour: number, lines: Uint8Array, records: number, consumed?: () => void): Promise<void> {
     if (this.#failure) throw this.#failure;
@@ -89,7 +97,7 @@ export class HourPartitionWriter implements HourWriter {
     const part = state.open ?? (await this.#openPart(state));
     state.records += records;
     const done = new Promise((resolve) =>
-      part.gzip.write(lines, (error) => {
+      part.input.write(lines, (error) => {
         if (!error) consumed?.();
         resolve(error);
       }),
@@ -149,7 +157,7 @@ export class HourPartitionWriter implements HourWriter {
     this.#hours.clear();
     for (const state of states) {
       if (state.open) {
-        state.open.gzip.destroy();
+        state.open.input.destroy();
         state.open.file.destroy();
         await state.open.written.catch(() => {});
         state.parts.push(state.open.path);
@@ -176,16 +184,20 @@ export class HourPartitionWriter implements HourWriter {
     if (this.#openCount >= this.#maxOpen) await this.#closeLeastRecentlyUsed();
     const path = this.#options.stagingPath(state.partition, String(state.parts.length));
     await ensureDirectory(dirname(path));
-    const gzip = createGzip(OUTPUT_GZIP);
     const file = createWriteStream(path);
-    gzip.pipe(file);
-    gzip.on('error', (error) => file.destroy(error));
+    let input: Writable = file;
+    if (this.#options.compressed !== false) {
+      const gzip = createGzip(OUTPUT_GZIP);
+      gzip.pipe(file);
+      gzip.on('error', (error) => file.destroy(error));
+      input = gzip;
+    }
     const written = finished(file);
     // Noted at once (a disk error must not go unhandled while the hour is still open), thrown later.
     written.catch((error: Error) => {
       this.#failure ??= error;
     });
-    const part: OpenPart = { path, gzip, file, written };
+    const part: OpenPart = { path, input, file, written };
     state.open = part;
     this.#openCount++;
     return part;
@@ -196,7 +208,7 @@ export class HourPartitionWriter implements HourWriter {
     if (!part) return;
     state.open = undefined;
     this.#openCount--;
-    part.gzip.end();
+    part.input.end();
     await part.written;
     state.parts.push(part.path);
   }

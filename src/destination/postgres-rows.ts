@@ -1,25 +1,23 @@
 // Records as rows of PostgreSQL's COPY text format: columns separated by tabs, one row a line, `\N`
 // for NULL, and backslash, tab, newline and carriage return escaped in values.
 
-/** A value as a COPY text field. */
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIALS = /[\\\t\n\r]/g;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value as a COPY text field: \\ \t \n \r escaped, everything else as is (UTF-8 in a UTF-8 database). */
 export function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   const text = typeof value === 'string' ? value : String(value);
-  let escaped = '';
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    // \\ \t \n \r: everything else goes as is (COPY text is UTF-8 in a UTF-8 database).
-    if (code !== 0x5c && code !== 0x09 && code !== 0x0a && code !== 0x0d) continue;
-    escaped +=
-      text.slice(from, i) + (code === 0x5c ? '\\\\' : code === 0x09 ? '\\t' : code === 0x0a ? '\\n' : '\\r');
-    from = i + 1;
-  }
-  return from === 0 ? text : escaped + text.slice(from);
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (character) => ESCAPED[character]!) : text;
+}
+
+function copyFields(fields: readonly unknown[]): string {
+  return fields.map(copyField).join('\t');
 }
 
 export function copyRow(fields: readonly unknown[]): string {
-  return `${fields.map(copyField).join('\t')}\n`;
+  return `${copyFields(fields)}\n`;
 }
 
 /** The events table's typed columns, in COPY order, then the upload hour and the whole record. */
@@ -62,11 +60,17 @@ export function storableJson(line: string): string {
   );
 }
 
+/** A JSON line as a COPY field: JSON has no raw tab, newline or carriage return, so only backslashes are escaped. */
+function jsonField(line: string): string {
+  const storable = storableJson(line);
+  return storable.includes('\\') ? storable.replaceAll('\\', '\\\\') : storable;
+}
+
 /** One exported event line (normalised NDJSON, without its newline) as an events row. */
 export function eventRow(line: string, uploadHour: string): string {
   const record = JSON.parse(line) as Record<string, unknown>;
-  // The record column is the line itself: jsonb keeps its values; a JSON line has no raw tab or newline.
-  return copyRow([
+  // The record column is the line itself: jsonb keeps its values.
+  return `${copyFields([
     text(record.uuid),
     text(record.event_time),
     text(record.server_upload_time),
@@ -79,6 +83,5 @@ export function eventRow(line: string, uploadHour: string): string {
     text(record.platform),
     integer(record.app),
     uploadHour,
-    storableJson(line),
-  ]);
+  ])}\t${jsonField(line)}\n`;
 }

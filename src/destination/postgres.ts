@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import { isoHour } from '../amplitude/time.ts';
 import {
@@ -166,6 +165,7 @@ export class PostgresDestination implements Destination {
     return new HourPartitionWriter({
       stagingPath: (partition, part) =>
         join(this.staging, stagedName(partition, `${this.#owner}-${tag}`, part)),
+      compressed: false,
       publish: async (staged) => {
         try {
           await this.#loadHour(staged);
@@ -187,7 +187,6 @@ export class PostgresDestination implements Destination {
         await tx.unsafe(`delete from ${table} where upload_hour = $1`, [hour]);
         await copyInto(tx.unsafe(`copy ${table} (${columns}) from stdin`), [
           createReadStream(staged.path),
-          createGunzip(),
           new EventRows(hour),
         ]);
       }),

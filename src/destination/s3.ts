@@ -1,8 +1,7 @@
 // The s3 destination: the local layout as objects in any S3-compatible bucket, under a prefix. An hour
-// is staged on the worker's disk, then uploaded with a multipart upload (streamed from the staged file,
-// a few parts in memory) that makes it visible only when complete; an upload that fails is aborted.
+// is staged on the worker's disk, then uploaded with a multipart upload streamed from the staged file
+// (s3-multipart.ts) that makes it visible only when complete; an upload that fails is aborted.
 // Credentials come from the standard AWS chain on the worker.
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -18,7 +17,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import {
   type Destination,
   DestinationError,
@@ -31,12 +29,9 @@ import { HourPartitionWriter } from './hour-partitions.ts';
 import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
 import { type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
 import { gzipRecords, ownerTag } from './partition-files.ts';
+import { uploadFile } from './s3-multipart.ts';
 import type { S3Spec } from './spec.ts';
 import { stagedName } from './staging.ts';
-
-/** Parts of 5 MiB (S3's least), one in flight: about 10 MiB of memory per hour being uploaded, whatever its size. */
-const PART_SIZE = 5 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 1;
 
 /** The S3 errors that come from the configuration or the rights, each with its fix. */
 function configurationProblem(error: unknown, spec: S3Spec): string | undefined {
@@ -117,29 +112,22 @@ export class S3Destination implements Destination, ManifestStore {
         join(this.staging, stagedName(partition, `${this.#owner}-${tag}`, part)),
       publish: async (staged) => {
         try {
-          await this.#upload(staged.partition, createReadStream(staged.path));
+          await this.#call(`uploading ${staged.partition}`, () =>
+            uploadFile(
+              {
+                client: this.client,
+                bucket: this.spec.bucket,
+                key: this.#key(staged.partition),
+                contentType: 'application/gzip',
+              },
+              staged.path,
+            ),
+          );
         } finally {
           await rm(staged.path, { force: true });
         }
       },
     });
-  }
-
-  /** A multipart upload, visible only once complete; aborted when it fails. */
-  async #upload(partition: string, body: Readable): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.spec.bucket,
-        Key: this.#key(partition),
-        Body: body,
-        ContentType: 'application/gzip',
-      },
-      partSize: PART_SIZE,
-      queueSize: PARTS_IN_FLIGHT,
-      leavePartsOnError: false,
-    });
-    await this.#call(`uploading ${partition}`, () => upload.done());
   }
 
   async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
