@@ -43,7 +43,8 @@ const COMMAND_USAGE = {
   verify: 'amplitude-sync verify --config FILE [--days N] [--out DIR] [--id WORKFLOW_ID]',
   schedule:
     'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]',
-  worker: 'amplitude-sync worker [--config FILE] [--task-queue NAME]',
+  worker:
+    'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N]',
   demo: 'amplitude-sync demo [--out DIR] [--days N]',
 } as const;
 
@@ -401,9 +402,28 @@ async function scheduleCommand(args: string[]): Promise<number> {
 }
 
 async function workerCommand(args: string[]): Promise<number> {
-  const values = options('worker', args, { config: { type: 'string' }, 'task-queue': { type: 'string' } });
+  const values = options('worker', args, {
+    config: { type: 'string' },
+    connections: { type: 'string' },
+    'task-queue': { type: 'string' },
+    'max-activities': { type: 'string' },
+  });
   if (!values) return 0;
-  await runWorker(values.config, values['task-queue'] ?? taskQueueFromEnv());
+  const maxActivities = values['max-activities'] === undefined ? undefined : Number(values['max-activities']);
+  if (maxActivities !== undefined && !(Number.isInteger(maxActivities) && maxActivities >= 1)) {
+    throw new UsageError(
+      '--max-activities must be a whole number of at least 1 (activities this worker runs at once)',
+    );
+  }
+  if (values.config && values.connections) {
+    throw new UsageError('worker: give --config (one connection) or --connections (several), not both');
+  }
+  await runWorker({
+    ...(values.config ? { configPath: values.config } : {}),
+    ...(values.connections ? { connectionsPath: values.connections } : {}),
+    taskQueue: values['task-queue'] ?? taskQueueFromEnv(),
+    ...(maxActivities ? { maxConcurrentActivities: maxActivities } : {}),
+  });
   return 0;
 }
 

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
+import { parseStartDate, START_DATE_FORMS } from './amplitude/time.ts';
 import type { DestinationSpec } from './destination/spec.ts';
 import type { SyncSettings } from './workflows/types.ts';
 
@@ -18,17 +19,6 @@ export const REGION_BASE_URLS: Record<DataRegion, string> = {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-const START_DATE_FORMS =
-  'use "YYYY-MM-DDTHH:mm:ssZ" (Airbyte\'s format, e.g. "2024-01-01T00:00:00Z") or "YYYY-MM-DD"';
-
-/** Accepts Airbyte's `2024-01-01T00:00:00Z`, RFC 3339 with an explicit offset, or a bare UTC date. */
-function parseStartDate(value: string): number | undefined {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) value = `${value}T00:00:00Z`;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function isTimeZone(value: string): boolean {
@@ -179,6 +169,12 @@ const connectionSchema = z.strictObject({
     .min(1, 'export_recheck_days must be at least 1: a single 404 is no proof that an hour is empty')
     .max(90, 'export_recheck_days above 90 keeps asking for hours Amplitude will not serve any more')
     .default(7),
+  export_windows_in_flight: z
+    .number({ error: 'export_windows_in_flight must be a whole number of export windows (1 to 32)' })
+    .int('export_windows_in_flight must be a whole number')
+    .min(1, 'export_windows_in_flight must be at least 1')
+    .max(32, 'export_windows_in_flight above 32 mostly earns 429s from Amplitude')
+    .optional(),
   project_timezone: z
     .string({ error: 'project_timezone must be an IANA time zone name such as "UTC" or "America/New_York"' })
     .refine(isTimeZone, {
@@ -286,6 +282,9 @@ export function syncSettings(config: ConnectionConfig): SyncSettings {
     exportRecheckDays: config.export_recheck_days,
     projectTimezone: config.project_timezone,
     destination: destinationOf(config),
+    ...(config.export_windows_in_flight
+      ? { tuning: { exportConcurrency: config.export_windows_in_flight } }
+      : {}),
   };
 }
 

@@ -1,11 +1,14 @@
-// The worker: serves the workflows and the activities of one Amplitude connection. Credentials are
-// read here, at start-up, and injected into the activities; they never travel through Temporal.
+// The worker: serves the workflows and the activities of its Amplitude connections (one, or many from
+// a connections file). Credentials are read here, at start-up, and injected into the activities; they
+// never travel through Temporal.
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client.ts';
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
+import { ConnectionRegistry, loadConnections, type NamedConnection } from './connections.ts';
 import { destinations } from './destination/open.ts';
 
 export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
@@ -36,13 +39,19 @@ export interface AmplitudeWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
-  config: Pick<ConnectionConfig, 'api_key' | 'secret_key' | 'data_region' | 'base_url'>;
+  /** The one connection the worker serves (named `connectionName`, default "default")... */
+  config?: ConnectionConfig;
+  connectionName?: string;
+  /** ...or several, by name. */
+  connections?: NamedConnection[];
   /** Overrides the region hosts (tests point both regions at a simulator). */
   regionBaseUrls?: Partial<Record<ConnectionConfig['data_region'], string>>;
   /** HTTP timeouts and limits of the Amplitude client. */
   http?: Pick<AmplitudeClientOptions, 'headersTimeoutMs' | 'bodyTimeoutMs' | 'dashboardConcurrency'>;
   /** Longest time a heartbeat (the hours an export has committed) waits before it reaches Temporal. */
   heartbeatFlushMs?: number;
+  /** Activities (export windows, dashboard slices) this worker runs at once; the rest go to other workers. */
+  maxConcurrentActivities?: number;
 }
 
 // The SDK otherwise holds heartbeats back for 80% of the heartbeat timeout (48 s at our 60 s): a retry
@@ -50,7 +59,7 @@ export interface AmplitudeWorkerOptions {
 const HEARTBEAT_FLUSH_MS = 2_000;
 
 export function amplitudeClientFor(
-  config: AmplitudeWorkerOptions['config'],
+  config: Pick<ConnectionConfig, 'api_key' | 'secret_key' | 'data_region' | 'base_url'>,
   regionBaseUrls: AmplitudeWorkerOptions['regionBaseUrls'] = {},
   http: AmplitudeWorkerOptions['http'] = {},
 ): AmplitudeClient {
@@ -60,7 +69,7 @@ export function amplitudeClientFor(
 
 export interface AmplitudeWorker {
   worker: Worker;
-  amplitude: AmplitudeClient;
+  connections: ConnectionRegistry;
   /** Runs the worker until `until` settles, then closes the Amplitude client. */
   runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R>;
   /** Runs the worker until it is shut down (SIGINT, SIGTERM), then closes its clients. */
@@ -68,24 +77,33 @@ export interface AmplitudeWorker {
 }
 
 export async function createWorker(options: AmplitudeWorkerOptions): Promise<AmplitudeWorker> {
-  const amplitude = amplitudeClientFor(options.config, options.regionBaseUrls, options.http);
+  const named =
+    options.connections ??
+    (options.config ? [{ name: options.connectionName ?? 'default', config: options.config }] : []);
+  if (named.length === 0) throw new Error('createWorker: give it a config or connections');
+  const connections = new ConnectionRegistry(named, (config) =>
+    amplitudeClientFor(config, options.regionBaseUrls, options.http),
+  );
   const opened = destinations();
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ amplitude, destination: opened.open }),
+    activities: createActivities({ connections, destination: opened.open }),
     maxHeartbeatThrottleInterval: options.heartbeatFlushMs ?? HEARTBEAT_FLUSH_MS,
+    ...(options.maxConcurrentActivities
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities }
+      : {}),
   });
   return {
     worker,
-    amplitude,
+    connections,
     async runUntil(until) {
       try {
         return await worker.runUntil(until);
       } finally {
-        await amplitude.close();
+        await connections.close();
         await opened.close();
       }
     },
@@ -93,34 +111,51 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
       try {
         await worker.run();
       } finally {
-        await amplitude.close();
+        await connections.close();
         await opened.close();
       }
     },
   };
 }
 
+export interface RunWorkerOptions {
+  /** One connection's config file (named after the file)... */
+  configPath?: string;
+  /** ...or a connections file or directory. Neither: one connection from AMPLITUDE_API_KEY/SECRET_KEY. */
+  connectionsPath?: string;
+  taskQueue?: string;
+  maxConcurrentActivities?: number;
+}
+
 /** `amplitude-sync worker`: Temporal connection from envconfig (TEMPORAL_ADDRESS, ...), credentials from config/env. */
-export async function runWorker(
-  configPath: string | undefined,
-  taskQueue = DEFAULT_TASK_QUEUE,
-): Promise<void> {
-  const config = configPath
-    ? await loadConfigFile(configPath)
-    : parseConfig(
-        { start_date: '2000-01-01' },
-        process.env,
-        'environment (AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY)',
-      );
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const named: NamedConnection[] = options.connectionsPath
+    ? await loadConnections(options.connectionsPath)
+    : [
+        {
+          name: options.configPath ? basename(options.configPath, '.json') : 'default',
+          config: options.configPath
+            ? await loadConfigFile(options.configPath)
+            : parseConfig(
+                { start_date: '2000-01-01' },
+                process.env,
+                'environment (AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY)',
+              ),
+        },
+      ];
   const { connectionOptions, namespace } = loadClientConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   const { run } = await createWorker({
     connection,
-    config,
+    connections: named,
     taskQueue,
+    ...(options.maxConcurrentActivities ? { maxConcurrentActivities: options.maxConcurrentActivities } : {}),
     ...(namespace ? { namespace } : {}),
   });
-  console.log(`worker listening on task queue ${taskQueue} (namespace ${namespace ?? 'default'})`);
+  console.log(
+    `worker listening on task queue ${taskQueue} (namespace ${namespace ?? 'default'}), serving ${named.map((c) => c.name).join(', ')}`,
+  );
   try {
     await run();
   } finally {
@@ -129,5 +164,5 @@ export async function runWorker(
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await runWorker(process.argv[2]);
+  await runWorker(process.argv[2] ? { configPath: process.argv[2] } : {});
 }

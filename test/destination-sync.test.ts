@@ -78,7 +78,10 @@ describe('syncs into s3 and postgres, with two workers on one task queue (dev se
       TEMPORAL_ADDRESS: env.address,
       AMPLITUDE_SYNC_TASK_QUEUE: taskQueue,
     };
-    const workers = [0, 1].map(() => start(['worker', '--config', configPath], workerEnv, dir));
+    // Two activities each while a sync runs four windows at once: neither worker can take them all.
+    const workers = [0, 1].map(() =>
+      start(['worker', '--config', configPath, '--max-activities', '2'], workerEnv, dir),
+    );
     // Both poll before the sync starts, or the first could take every window.
     for (;;) {
       const { pollers } = await env.client.workflowService.describeTaskQueue({

@@ -42,3 +42,19 @@ export async function removeLeftovers(
     throw toFailure(error, 'removing leftovers of interrupted syncs');
   }
 }
+
+export interface StateInput {
+  /** The connection's name as its manifests are filed (`connectionOf` a run key). */
+  connection: string;
+  destination: string | DestinationSpec;
+}
+
+/** The state the connection's newest sync recorded in the destination (its manifest), if any. */
+export async function lastSyncState(deps: HousekeepingDeps, input: StateInput): Promise<unknown> {
+  const destination = deps.destination(input.destination, `${input.connection}/state`);
+  try {
+    return (await destination.latestState(input.connection)) ?? null;
+  } catch (error) {
+    throw destinationFailure(error, `reading the last state from ${destination.location}`);
+  }
+}

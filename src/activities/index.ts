@@ -1,7 +1,7 @@
 // Activities are built once per worker around the dependencies it owns (the Amplitude client and its
 // credentials); workflow code only ever sees their types.
 import { heartbeat } from '@temporalio/activity';
-import type { AmplitudeClient } from '../amplitude/client.ts';
+import type { ConnectionRegistry } from '../connections.ts';
 import type { OpenDestination } from '../destination/open.ts';
 import { checkConnection } from './check.ts';
 import {
@@ -14,15 +14,22 @@ import { type ExportWindowInput, exportWindow } from './export-events.ts';
 import {
   checkDestination,
   type DestinationInput,
+  lastSyncState,
   prepareDestination,
   removeLeftovers,
+  type StateInput,
 } from './housekeeping.ts';
 import { type ManifestInput, writeManifest } from './manifest.ts';
 import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 
 export interface ActivityDeps {
-  amplitude: AmplitudeClient;
+  connections: ConnectionRegistry;
   destination: OpenDestination;
+}
+
+/** Activities that talk to Amplitude name the connection whose credentials they use (unset: the only one). */
+interface Scoped {
+  connection?: string;
 }
 
 /** How often the short activities tell Temporal they are alive (their heartbeat timeout is 30 s). */
@@ -45,17 +52,25 @@ function heartbeating<A extends unknown[], R>(run: (...args: A) => Promise<R>): 
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const io = { amplitude: deps.amplitude, destination: deps.destination };
+  const io = (input?: Scoped) => ({
+    amplitude: deps.connections.amplitude(input?.connection),
+    destination: deps.destination,
+  });
+  const files = { destination: deps.destination };
   return {
-    checkConnection: heartbeating(() => checkConnection(deps.amplitude)),
-    exportWindow: (input: ExportWindowInput) => exportWindow(io, input),
-    fetchDashboardSlice: heartbeating((input: DashboardSliceInput) => fetchDashboardSlice(io, input)),
-    fetchSnapshot: heartbeating((input: SnapshotInput) => fetchSnapshot(io, input)),
-    writeManifest: heartbeating((input: ManifestInput) => writeManifest(io, input)),
-    checkDestination: heartbeating((input: DestinationInput) => checkDestination(io, input)),
-    prepareDestination: heartbeating((input: DestinationInput) => prepareDestination(io, input)),
-    removeLeftovers: heartbeating((input: DestinationInput) => removeLeftovers(io, input)),
-    reconcileCounts: heartbeating((input: ReconcileInput) => reconcileCounts(io, input)),
+    resolveConnection: async (input: Scoped) => deps.connections.resolve(input.connection),
+    lastSyncState: heartbeating((input: StateInput) => lastSyncState(files, input)),
+    checkConnection: heartbeating((input?: Scoped) => checkConnection(io(input).amplitude)),
+    exportWindow: (input: ExportWindowInput & Scoped) => exportWindow(io(input), input),
+    fetchDashboardSlice: heartbeating((input: DashboardSliceInput & Scoped) =>
+      fetchDashboardSlice(io(input), input),
+    ),
+    fetchSnapshot: heartbeating((input: SnapshotInput & Scoped) => fetchSnapshot(io(input), input)),
+    writeManifest: heartbeating((input: ManifestInput) => writeManifest(files, input)),
+    checkDestination: heartbeating((input: DestinationInput) => checkDestination(files, input)),
+    prepareDestination: heartbeating((input: DestinationInput) => prepareDestination(files, input)),
+    removeLeftovers: heartbeating((input: DestinationInput) => removeLeftovers(files, input)),
+    reconcileCounts: heartbeating((input: ReconcileInput & Scoped) => reconcileCounts(io(input), input)),
   };
 }
 

@@ -163,3 +163,14 @@ export function parseHourInterval(value: string): { start: number; end: number }
   if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0) return undefined;
   return { start, end };
 }
+
+export const START_DATE_FORMS =
+  'use "YYYY-MM-DDTHH:mm:ssZ" (Airbyte\'s format, e.g. "2024-01-01T00:00:00Z") or "YYYY-MM-DD"';
+
+/** Accepts Airbyte's `2024-01-01T00:00:00Z`, RFC 3339 with an explicit offset, or a bare UTC date. */
+export function parseStartDate(value: string): number | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) value = `${value}T00:00:00Z`;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}

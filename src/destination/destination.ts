@@ -57,6 +57,8 @@ export interface Destination {
   writeManifest(runKey: string, manifest: SyncManifest): Promise<string>;
   /** Records per upload hour in [from, to), for hours that have a partition now. */
   eventCounts(runKey: string, from: number, to: number): Promise<Map<number, number>>;
+  /** The state in the newest manifest of a connection (`connectionOf` a run key), if it has one. */
+  latestState(connection: string): Promise<unknown>;
   /** Removes what interrupted syncs of the run key's connection left, except the run's own receipts. */
   removeLeftovers(keepRunKey: string): Promise<LeftoversRemoved>;
 }

@@ -16,7 +16,7 @@ import type {
 import { ensureDirectory, publish, temporaryPath } from './files.ts';
 import { HourPartitionWriter } from './hour-partitions.ts';
 import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
-import { type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
+import { latestManifestState, type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
 import { gzipRecords, ownerTag } from './partition-files.ts';
 
 export class LocalDestination implements Destination, ManifestStore {
@@ -117,6 +117,10 @@ export class LocalDestination implements Destination, ManifestStore {
 
   eventCounts(runKey: string, from: number, to: number): Promise<Map<number, number>> {
     return manifestEventCounts(this, runKey, from, to);
+  }
+
+  latestState(connection: string): Promise<unknown> {
+    return latestManifestState(this, connection);
   }
 
   /** The names of a connection's manifests (`<start>_<run id>.json`), newest first. */

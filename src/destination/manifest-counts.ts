@@ -60,3 +60,24 @@ export async function manifestEventCounts(
   }
   return counts;
 }
+
+/**
+ * The state of the connection's newest manifest. Names start with the second the sync started, so
+ * manifests of the same second are told apart by when they finished.
+ */
+export async function latestManifestState(destination: ManifestStore, connection: string): Promise<unknown> {
+  const names = await destination.listManifests(connection);
+  while (names.length > 0) {
+    const second = names[0]!.slice(0, 20);
+    const sameSecond = names.splice(0, names.findLastIndex((name) => name.startsWith(second)) + 1);
+    const manifests = (
+      await Promise.all(
+        sameSecond.map((name) => destination.readManifest(connection, name).catch(() => undefined)),
+      )
+    ).filter((manifest): manifest is { state?: unknown; sync?: { finishedAt?: string } } => !!manifest);
+    manifests.sort((a, b) => String(b.sync?.finishedAt).localeCompare(String(a.sync?.finishedAt)));
+    const found = manifests.find((manifest) => manifest.state);
+    if (found) return found.state;
+  }
+  return undefined;
+}

@@ -260,6 +260,17 @@ export class PostgresDestination implements Destination {
     return `${this.location} ${this.spec.schema}._syncs run_key ${runKey}`;
   }
 
+  async latestState(connection: string): Promise<unknown> {
+    await this.#prepare();
+    const rows = await this.#call(() =>
+      this.sql.unsafe(
+        `select state from ${this.#table('_syncs')} where connection = $1 order by started_at desc, finished_at desc limit 1`,
+        [connection],
+      ),
+    );
+    return rows[0]?.state;
+  }
+
   async eventCounts(_runKey: string, from: number, to: number): Promise<Map<number, number>> {
     await this.#prepare();
     const rows = await this.#call(() =>

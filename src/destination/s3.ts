@@ -27,7 +27,7 @@ import {
 } from './destination.ts';
 import { HourPartitionWriter } from './hour-partitions.ts';
 import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
-import { type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
+import { latestManifestState, type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
 import { gzipRecords, ownerTag } from './partition-files.ts';
 import { uploadFile } from './s3-multipart.ts';
 import type { S3Spec } from './spec.ts';
@@ -224,6 +224,10 @@ export class S3Destination implements Destination, ManifestStore {
 
   eventCounts(runKey: string, from: number, to: number): Promise<Map<number, number>> {
     return manifestEventCounts(this, runKey, from, to);
+  }
+
+  latestState(connection: string): Promise<unknown> {
+    return latestManifestState(this, connection);
   }
 
   async listManifests(connection: string): Promise<string[]> {

@@ -1,6 +1,8 @@
 // A sync of one connection: checks that can fail before anything starts, one child workflow per stream
 // (all awaited), then the count reconciliation, the removal of what interrupted syncs left, and the
-// manifest. The result is the new state.
+// manifest. The result is the new state. Started by a person (the UI, a schedule) with a SyncRequest,
+// `{"connection": "web-prod"}`: the settings are resolved on a worker that holds the connection and
+// the state is the one its newest manifest recorded, both kept in the history.
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
@@ -22,14 +24,15 @@ import type { Activities } from '../activities/index.ts';
 import type { ReconcileResult } from '../activities/reconcile.ts';
 import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
-import { DAY_MS, isoInstant } from '../amplitude/time.ts';
+import { DAY_MS, isoInstant, parseStartDate } from '../amplitude/time.ts';
 import type { LeftoversRemoved } from '../destination/destination.ts';
 import { fileSafe } from '../destination/layout.ts';
 import { describeDestination } from '../destination/spec.ts';
-import { applicationCause } from './plans/common.ts';
+import { applicationCause, connectionField } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
 import { addReconciledHours } from './recheck.ts';
-import { startingState } from './state.ts';
+import { checkedSyncInput, parseSyncRequest, type SyncRequest } from './request.ts';
+import { carriedState, startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
 import type { StreamSummary, SyncInput, SyncResult, SyncSettings, SyncState } from './types.ts';
 
@@ -58,6 +61,12 @@ const { prepareDestination, removeLeftovers } = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
   summary: 'destination: writable, leftovers of interrupted syncs removed',
+});
+const { resolveConnection, lastSyncState } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  summary: "the connection's settings and last state",
 });
 const { reconcileCounts } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -97,7 +106,7 @@ async function checkBeforeStart(
     throw fail(rootMessage(error));
   }
   try {
-    await checkConnection();
+    await checkConnection(connectionField(settings));
   } catch (error) {
     if (isCancellation(error)) throw error;
     const type = applicationCause(error)?.type;
@@ -123,6 +132,7 @@ async function reconcile(
   const recheckDays = settings.exportRecheckDays ?? DEFAULT_RECHECK_DAYS;
   try {
     const result = await reconcileCounts({
+      ...connectionField(settings),
       runKey,
       destination: settings.destination,
       days: recheckDays,
@@ -139,13 +149,53 @@ async function reconcile(
   }
 }
 
-export async function sync(input: SyncInput): Promise<SyncResult> {
+/** The internal input: resolved settings (earlier versions, the command line). */
+function isSyncInput(input: unknown): input is SyncInput {
+  return typeof input === 'object' && input !== null && 'settings' in input;
+}
+
+/** A person's request resolved on a worker: the connection's settings with the overrides, and its last state. */
+async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
+  let resolved: Awaited<ReturnType<typeof resolveConnection>>;
+  try {
+    resolved = await resolveConnection(connectionField(request));
+  } catch (error) {
+    const cause = applicationCause(error);
+    // The workflow fails with the worker's own words: which connections there are.
+    if (cause?.nonRetryable) {
+      throw ApplicationFailure.create({
+        type: cause.type ?? undefined,
+        nonRetryable: true,
+        message: cause.message,
+      });
+    }
+    throw error;
+  }
+  const startDate = request.start_date ? parseStartDate(request.start_date) : undefined;
+  const settings: SyncSettings = {
+    ...resolved.settings,
+    ...(request.streams ? { streams: request.streams } : {}),
+    ...(startDate !== undefined ? { startDate: isoInstant(startDate) } : {}),
+  };
+  const last = await lastSyncState({
+    connection: fileSafe(resolved.name),
+    destination: settings.destination,
+  });
+  const state = last ? carriedState({ state: last }) : undefined;
+  // A full refresh starts the chosen streams again; the others keep their state.
+  if (state && request.full_refresh) for (const stream of settings.streams) delete state.streams[stream];
+  return { settings, ...(state ? { state } : {}) };
+}
+
+export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult> {
   const info = workflowInfo();
+  const input = isSyncInput(given) ? checkedSyncInput(given) : await resolveRequest(parseSyncRequest(given));
   const { settings } = input;
   const startedAt = Date.now();
   const previous = startingState(input, info.lastResult, info.lastFailure);
-  // A scheduled run's workflow ID carries the time of the action; its manifests go with the schedule's.
-  const connection = info.typedSearchAttributes.get(SCHEDULED_BY) ?? info.workflowId;
+  // A connection started by name files its manifests under that name; otherwise a scheduled run's
+  // workflow ID carries the time of the action, and its manifests go with the schedule's.
+  const connection = settings.connection ?? info.typedSearchAttributes.get(SCHEDULED_BY) ?? info.workflowId;
   const runKey = `${fileSafe(connection)}/${isoInstant(startedAt).slice(0, 19).replace(/:/g, '-')}Z_${info.runId}`;
 
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};

@@ -6,6 +6,8 @@ import type { RecheckEntry, RecheckReport } from './recheck.ts';
 
 /** A connection's non-secret settings, as the sync workflow receives them. */
 export interface SyncSettings {
+  /** The worker-side connection whose credentials the activities use; unset: the worker's only one. */
+  connection?: string;
   streams: StreamName[];
   /** start_date as configured (RFC 3339). */
   startDate: string;
@@ -68,6 +70,7 @@ export interface SyncState {
   streams: Partial<Record<StreamName, StreamState>>;
 }
 
+/** The internal input (earlier versions, the CLI): resolved settings. A person starts with a SyncRequest. */
 export interface SyncInput {
   settings: SyncSettings;
   /** Explicit state wins over the previous run's result. */

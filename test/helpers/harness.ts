@@ -1,11 +1,13 @@
 // One place to wire a test: the Amplitude simulator, a real Temporal server, and a real worker of
 // this project pointed at the simulator.
+
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HOUR_MS } from '../../src/amplitude/time.ts';
 import { type ConnectionConfig, parseConfig, syncSettings } from '../../src/config.ts';
+import type { NamedConnection } from '../../src/connections.ts';
 import {
   DEFAULT_CREDENTIALS,
   type Simulator,
@@ -63,11 +65,13 @@ export async function workerFor(
   config: ConnectionConfig,
   taskQueue: string,
   http: AmplitudeWorkerOptions['http'] = {},
+  /** Several connections by name instead of `config` alone. */
+  connections?: NamedConnection[],
 ): Promise<AmplitudeWorker> {
   return createWorker({
     connection: env.nativeConnection,
     taskQueue,
-    config,
+    ...(connections ? { connections } : { config }),
     regionBaseUrls: { 'Standard Server': sim.urls.standard, 'EU Residency Server': sim.urls.eu },
     http,
     // Tests count requests: a heartbeat that arrives late would make Temporal retry a healthy attempt.

@@ -49,6 +49,11 @@ export function activities(tuning: Tuning) {
   };
 }
 
+/** The connection an activity uses, when the sync names one (older inputs do not: the worker's only one). */
+export function connectionField(settings: { connection?: string }): { connection?: string } {
+  return settings.connection ? { connection: settings.connection } : {};
+}
+
 const MAX_NOTES = 30;
 
 /** Remarks for the summary; a long sync keeps the first ones, so the history stays small. */

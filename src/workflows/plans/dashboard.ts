@@ -10,7 +10,7 @@ import {
   parseIsoDate,
 } from '../../amplitude/time.ts';
 import { dashboardRange, monthSlices } from '../plan.ts';
-import { activities, addNote, countWritten, type PlanFactory } from './common.ts';
+import { activities, addNote, connectionField, countWritten, type PlanFactory } from './common.ts';
 
 export const dashboardPlan: PlanFactory = (input, tuning, plannedAt, summary) => {
   const { settings } = input;
@@ -45,6 +45,7 @@ export const dashboardPlan: PlanFactory = (input, tuning, plannedAt, summary) =>
           { summary: `${stream} ${isoDate(slice.start)}..${last}` },
           [
             {
+              ...connectionField(settings),
               runKey: input.runKey,
               destination: settings.destination,
               stream,
@@ -80,6 +81,7 @@ export const snapshotPlan: PlanFactory = (input, tuning, plannedAt, summary) => 
           { summary: `${input.stream} snapshot` },
           [
             {
+              ...connectionField(input.settings),
               runKey: input.runKey,
               destination: input.settings.destination,
               stream: input.stream as SnapshotStream,

@@ -11,7 +11,14 @@ import {
 } from '../../amplitude/time.ts';
 import { exportRange, exportWindows, hoursIn, type Span, splitWindow } from '../plan.ts';
 import { isListed, planRecheck, recordAnswer, requestsFor } from '../recheck.ts';
-import { activities, addNote, applicationCause, countWritten, type PlanFactory } from './common.ts';
+import {
+  activities,
+  addNote,
+  applicationCause,
+  connectionField,
+  countWritten,
+  type PlanFactory,
+} from './common.ts';
 
 export const DEFAULT_RECHECK_DAYS = 7;
 
@@ -76,6 +83,7 @@ export const exportPlan: PlanFactory = (input, tuning, plannedAt, summary) => {
           { summary: `events ${name} (${hoursIn(window)} h)${recheck ? ', asked again after a 404' : ''}` },
           [
             {
+              ...connectionField(settings),
               runKey: input.runKey,
               destination: settings.destination,
               start: isoHour(window.start),
