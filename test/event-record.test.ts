@@ -70,14 +70,45 @@ describe('event normalisation', () => {
       '{"event_time": "2024-03-01 10:00:00.500000", "server_upload_time": "2024-03-01 11:00:00.000000"}';
     assert.equal(
       normaliseEventLine(line).line,
-      '{"event_time": "2024-03-01T10:00:00.500000+00:00", "server_upload_time": "2024-03-01T11:00:00.000000+00:00"}',
+      '{"event_time": "2024-03-01T10:00:00.500000+00:00", "server_upload_time": "2024-03-01T11:00:00+00:00"}',
+    );
+  });
+
+  it("writes timestamps exactly as Airbyte's connector does (Python's isoformat)", () => {
+    const cases: Array<[string, string]> = [
+      // Whole seconds: no fraction at all.
+      ['2026-12-01 00:00:00.000000', '2026-12-01T00:00:00+00:00'],
+      ['2026-12-01 13:45:09.000000', '2026-12-01T13:45:09+00:00'],
+      ['2026-12-01 13:45:09', '2026-12-01T13:45:09+00:00'],
+      ['2026-12-01 13:45:09.0', '2026-12-01T13:45:09+00:00'],
+      // Any other fraction: six digits, padded.
+      ['2026-12-01 13:45:09.5', '2026-12-01T13:45:09.500000+00:00'],
+      ['2026-12-01 13:45:09.50', '2026-12-01T13:45:09.500000+00:00'],
+      ['2026-12-01 13:45:09.500000', '2026-12-01T13:45:09.500000+00:00'],
+      ['2026-12-01 13:45:09.000001', '2026-12-01T13:45:09.000001+00:00'],
+      ['2026-12-01 23:59:59.999999', '2026-12-01T23:59:59.999999+00:00'],
+    ];
+    for (const [sent, written] of cases) {
+      const line = `{"event_time":"${sent}","server_upload_time":"${sent}","event_properties":{"event_time":"${sent}"}}`;
+      assert.equal(
+        normaliseEventLine(line).line,
+        `{"event_time":"${written}","server_upload_time":"${written}","event_properties":{"event_time":"${sent}"}}`,
+        sent,
+      );
+    }
+    // A nested look-alike with the same value forces the re-serialising path: the same rules.
+    const tricky =
+      '{"server_upload_time":"2026-12-01 00:00:00.000000","p":{"server_upload_time":"2026-12-01 00:00:00.000000"}}';
+    assert.equal(
+      normaliseEventLine(tricky).line,
+      '{"server_upload_time":"2026-12-01T00:00:00+00:00","p":{"server_upload_time":"2026-12-01 00:00:00.000000"}}',
     );
   });
 
   it('falls back to re-serialising when the raw text spells a timestamp with escapes', () => {
     const line = '{"server_upload_time":"2024-03-01 10:00:00\\u002e000000","n":1}';
     const parsed = JSON.parse(normaliseEventLine(line).line);
-    assert.equal(parsed.server_upload_time, '2024-03-01T10:00:00.000000+00:00');
+    assert.equal(parsed.server_upload_time, '2024-03-01T10:00:00+00:00');
     assert.equal(parsed.n, 1);
   });
 

@@ -39,12 +39,14 @@ describe('Amplitude time formats', () => {
     assert.equal(amplitudeTimestamp(micros), '2024-03-01 10:14:09.377001');
   });
 
-  it('rewrites event timestamps to RFC 3339 in UTC, keeping every digit', () => {
+  it("rewrites event timestamps to RFC 3339 in UTC as Airbyte's connector does", () => {
     assert.equal(
       amplitudeTimestampToRfc3339('2024-03-01 10:14:09.377000'),
       '2024-03-01T10:14:09.377000+00:00',
     );
     assert.equal(amplitudeTimestampToRfc3339('2024-03-01 10:14:09'), '2024-03-01T10:14:09+00:00');
+    assert.equal(amplitudeTimestampToRfc3339('2024-03-01 00:00:00.000000'), '2024-03-01T00:00:00+00:00');
+    assert.equal(amplitudeTimestampToRfc3339('2024-03-01 10:14:09.5'), '2024-03-01T10:14:09.500000+00:00');
     assert.equal(amplitudeTimestampToRfc3339('2024-03-01T10:14:09Z'), undefined);
     assert.equal(amplitudeTimestampHour('2024-03-01 10:14:09.377000'), Date.UTC(2024, 2, 1, 10));
   });

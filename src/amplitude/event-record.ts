@@ -1,5 +1,6 @@
 // Exported events as we store them: each line as Amplitude sent it, byte for byte, except the seven
-// top-level timestamps, rewritten from `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) to RFC 3339 with `+00:00`.
+// top-level timestamps, rewritten from `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) to RFC 3339 with `+00:00`
+// exactly as Airbyte's connector writes them (amplitudeTimestampToRfc3339).
 // Nested look-alike keys, number spellings, escapes and key order are untouched.
 //
 // The hot path works on bytes: JSON.parse (which validates the line and gives the top-level values)
@@ -30,9 +31,12 @@ export interface HourLines {
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
 const LETTER_T = 0x54;
+const ZERO = 0x30;
 const UTC_SUFFIX = Buffer.from('+00:00');
-/** Bytes a rewrite adds: the `+00:00` suffix (the separator is replaced in place). */
-const REWRITE_GROWTH = UTC_SUFFIX.length;
+/** Most bytes a rewrite adds: the `+00:00` suffix, and zeros padding `.f` to six digits. */
+const REWRITE_GROWTH = UTC_SUFFIX.length + 5;
+/** `YYYY-MM-DD HH:MM:SS` */
+const SECONDS_LENGTH = 19;
 /** Every timestamp key ends so: one scan of a chunk for it finds every candidate key, at any depth. */
 const KEY_SUFFIX = Buffer.from('_time":');
 /** Each field's name without `_time`, as bytes, for recognising the key that ends at a hit. */
@@ -233,15 +237,26 @@ function appendNormalised(
   let length = out.length;
   let from = start;
   for (let i = 0; i < editOffsets.length; i++) {
-    const to = editOffsets[i]! + editLengths[i]!;
-    length += buffer.copy(target, length, from, to);
-    target[length - editLengths[i]! + 10] = LETTER_T;
+    const at = editOffsets[i]!;
+    const to = at + editLengths[i]!;
+    length += buffer.copy(target, length, from, at + SECONDS_LENGTH);
+    target[length - SECONDS_LENGTH + 10] = LETTER_T;
+    if (nonZeroFraction(buffer, at + SECONDS_LENGTH + 1, to)) {
+      length += buffer.copy(target, length, at + SECONDS_LENGTH, to);
+      for (let digits = to - at - SECONDS_LENGTH - 1; digits < 6; digits++) target[length++] = ZERO;
+    }
     for (let k = 0; k < UTC_SUFFIX.length; k++) target[length++] = UTC_SUFFIX[k]!;
     from = to;
   }
   length += buffer.copy(target, length, from, end);
   target[length++] = NEWLINE;
   out.length = length;
+}
+
+/** Whether the fraction digits in buffer[start, end) are not all zero (Airbyte then writes them). */
+function nonZeroFraction(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buffer[i] !== ZERO) return true;
+  return false;
 }
 
 function appendReserialised(out: ByteBuilder, buffer: Buffer, start: number, end: number): void {

@@ -108,11 +108,15 @@ export function isAmplitudeTimestamp(value: string): boolean {
 }
 
 /**
- * `2024-03-01 10:14:09.377000` (UTC implied) -> `2024-03-01T10:14:09.377000+00:00`, digits kept as sent.
- * Returns undefined for anything that is not an Amplitude timestamp.
+ * `2024-03-01 10:14:09.377000` (UTC implied) -> `2024-03-01T10:14:09.377000+00:00`, as Airbyte's
+ * connector writes it (Python's isoformat): microseconds as six digits, none at all when they are zero
+ * (`10:14:09+00:00`). Returns undefined for anything that is not an Amplitude timestamp.
  */
 export function amplitudeTimestampToRfc3339(value: string): string | undefined {
-  return isAmplitudeTimestamp(value) ? `${value.slice(0, 10)}T${value.slice(11)}+00:00` : undefined;
+  if (!isAmplitudeTimestamp(value)) return undefined;
+  const digits = value.slice(20);
+  const fraction = /[1-9]/.test(digits) ? `.${digits.padEnd(6, '0')}` : '';
+  return `${value.slice(0, 10)}T${value.slice(11, 19)}${fraction}+00:00`;
 }
 
 /** Epoch milliseconds of the hour an Amplitude timestamp falls in; undefined when malformed. */
