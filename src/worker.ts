@@ -52,6 +52,8 @@ export interface AmplitudeWorkerOptions {
   heartbeatFlushMs?: number;
   /** Activities (export windows, dashboard slices) this worker runs at once; the rest go to other workers. */
   maxConcurrentActivities?: number;
+  /** How the worker appears in histories (default: pid@host). */
+  identity?: string;
 }
 
 // The SDK otherwise holds heartbeats back for 80% of the heartbeat timeout (48 s at our 60 s): a retry
@@ -95,6 +97,7 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
     ...(options.maxConcurrentActivities
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities }
       : {}),
+    ...(options.identity ? { identity: options.identity } : {}),
   });
   return {
     worker,

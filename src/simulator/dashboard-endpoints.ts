@@ -168,10 +168,13 @@ export function decideDashboard(
 /** At most `limit` requests in flight per project across the Dashboard REST and cohort endpoints. */
 export class ConcurrencyGate {
   private inFlight = 0;
+  /** The most requests at once the project was asked, refused ones included. */
+  peak = 0;
 
   constructor(readonly limit: number) {}
 
   tryAcquire(): (() => void) | undefined {
+    this.peak = Math.max(this.peak, this.inFlight + 1);
     if (this.inFlight >= this.limit) return undefined;
     this.inFlight++;
     let released = false;

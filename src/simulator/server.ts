@@ -64,6 +64,8 @@ export interface Simulator {
   /** Every request, in arrival order. */
   requests: RequestLogEntry[];
   groundTruth: GroundTruth;
+  /** The most concurrent Dashboard requests each project (region) was asked so far, refused ones included. */
+  dashboardPeak(region: Region): number;
   close(): Promise<void>;
 }
 
@@ -334,6 +336,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     faults,
     requests,
     groundTruth: createGroundTruth({ volume, generator, dashboard, eventTotals, now: () => clock }),
+    dashboardPeak: (region) => gates[region].peak,
     close() {
       closing ??= Promise.all(Object.values(servers).map(closeServer)).then(() => {});
       return closing;

@@ -4,7 +4,11 @@
 // `{"connection": "web-prod"}`: the settings are resolved on a worker that holds the connection and
 // the state is the one its newest manifest recorded, both kept in the history.
 
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -13,28 +17,38 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ReconcileResult } from '../activities/reconcile.ts';
 import { FailureType } from '../amplitude/errors.ts';
-import type { StreamName } from '../amplitude/streams.ts';
+import { STREAMS, type StreamName } from '../amplitude/streams.ts';
 import { DAY_MS, isoInstant, parseStartDate } from '../amplitude/time.ts';
 import type { LeftoversRemoved } from '../destination/destination.ts';
 import { fileSafe } from '../destination/layout.ts';
 import { describeDestination } from '../destination/spec.ts';
+import { connectionLock, LOCK_PREFIX } from './lock.ts';
 import { applicationCause, connectionField } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
 import { addReconciledHours } from './recheck.ts';
 import { checkedSyncInput, parseSyncRequest, type SyncRequest } from './request.ts';
 import { carriedState, startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
-import type { StreamSummary, SyncInput, SyncResult, SyncSettings, SyncState } from './types.ts';
+import {
+  DEFAULT_TUNING,
+  type StreamSummary,
+  type SyncInput,
+  type SyncResult,
+  type SyncSettings,
+  type SyncState,
+} from './types.ts';
 
 export const syncProgressQuery =
   defineQuery<Partial<Record<StreamName, StreamSummary | 'running'>>>('progress');
@@ -149,6 +163,42 @@ async function reconcile(
   }
 }
 
+/** Starts the connection's lock (lock.ts); fails the sync, before anything is done, when another holds it. */
+async function holdConnection(name: string): Promise<void> {
+  const { workflowId } = workflowInfo();
+  const lockId = `${LOCK_PREFIX}${name}`;
+  try {
+    const lock = await startChild(connectionLock, {
+      workflowId: lockId,
+      args: [workflowId],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: `held by the sync ${workflowId}: one sync of ${name} at a time`,
+    });
+    lock.result().catch(() => {}); // it ends when this sync does
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    throw ApplicationFailure.create({
+      type: 'SyncAlreadyRunning',
+      nonRetryable: true,
+      message: `Another sync of connection ${name} is running (it holds ${lockId}, whose parent is that sync): wait for it to end or cancel it, then start this one again. Nothing was synced.`,
+    });
+  }
+}
+
+/**
+ * Amplitude allows a project 5 Dashboard requests at once. One sync of a connection runs at a time
+ * (lock.ts), so the connection's requests are its streams': each snapshot makes one at a time, and the
+ * dashboard streams share what is left.
+ */
+export const DASHBOARD_LIMIT = 5;
+
+function dashboardShare(streams: StreamName[], configured: number): number {
+  const snapshots = streams.filter((stream) => STREAMS[stream].kind === 'snapshot').length;
+  const ranged = streams.filter((stream) => STREAMS[stream].kind === 'dashboard').length;
+  if (ranged === 0) return configured;
+  return Math.max(1, Math.min(configured, Math.floor((DASHBOARD_LIMIT - snapshots) / ranged)));
+}
+
 /** The internal input: resolved settings (earlier versions, the command line). */
 function isSyncInput(input: unknown): input is SyncInput {
   return typeof input === 'object' && input !== null && 'settings' in input;
@@ -177,6 +227,7 @@ async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
     ...(request.streams ? { streams: request.streams } : {}),
     ...(startDate !== undefined ? { startDate: isoInstant(startDate) } : {}),
   };
+  await holdConnection(resolved.name);
   const last = await lastSyncState({
     connection: fileSafe(resolved.name),
     destination: settings.destination,
@@ -207,6 +258,11 @@ export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult>
   const checked = patched(CHECKS_AND_RECONCILIATION);
   const removedAtStart = checked ? await checkBeforeStart(settings, runKey, previous) : undefined;
 
+  const configuredShare = { ...DEFAULT_TUNING, ...settings.tuning }.dashboardConcurrency;
+  const streamSettings: SyncSettings = {
+    ...settings,
+    tuning: { ...settings.tuning, dashboardConcurrency: dashboardShare(settings.streams, configuredShare) },
+  };
   const outcomes = await Promise.allSettled(
     settings.streams.map(async (stream) => {
       progress[stream] = 'running';
@@ -214,7 +270,14 @@ export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult>
       try {
         const summary = await executeChild(streamSync, {
           workflowId: `${info.workflowId}/${stream}`,
-          args: [{ stream, settings, runKey, ...(previousState ? { state: previousState } : {}) }],
+          args: [
+            {
+              stream,
+              settings: streamSettings,
+              runKey,
+              ...(previousState ? { state: previousState } : {}),
+            },
+          ],
           staticSummary: `${stream} of ${info.workflowId}${previousState ? ` from ${previousState.completeBefore}` : ' from start_date'}`,
         });
         progress[stream] = summary;

@@ -1,0 +1,152 @@
+// A connection served by a fleet (two workers on one task queue, dev server): one sync of it at a time,
+// and its Dashboard requests under Amplitude's per-project limit of 5 across both workers.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { floorToDay, HOUR_MS } from '../src/amplitude/time.ts';
+import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+import type { SyncResult } from '../src/workflows/types.ts';
+import { finished, start } from './helpers/cli.ts';
+import {
+  type Simulator,
+  startSimulatorOnRealClock,
+  temporaryDirectory,
+  uniqueTaskQueue,
+} from './helpers/harness.ts';
+import { startDevServer } from './helpers/temporal.ts';
+
+const DAY = 24 * HOUR_MS;
+
+describe('one connection, two workers (dev server)', () => {
+  let env: TestWorkflowEnvironment;
+  let sim: Simulator;
+  const stops: Array<() => Promise<void>> = [];
+  const taskQueue = uniqueTaskQueue('fleet');
+  // A year of dashboard days: a dozen monthly slices per dashboard stream.
+  const dataStart = floorToDay(Date.now()) - 365 * DAY;
+
+  before(async () => {
+    const dir = await temporaryDirectory('fleet-');
+    [env, sim] = await Promise.all([
+      startDevServer(),
+      // Slow Dashboard answers, so that requests overlap as they would against Amplitude.
+      startSimulatorOnRealClock({ dataStart, eventsPerHour: 1, dashboardLatencyMs: 250 }),
+    ]);
+    const connections = join(dir, 'connections.json');
+    await writeFile(
+      connections,
+      JSON.stringify({
+        'web-prod': {
+          start_date: new Date(dataStart).toISOString(),
+          base_url: sim.urls.standard,
+          streams: ['active_users', 'average_session_length', 'annotations', 'cohorts', 'events_list'],
+          destination: { path: join(dir, 'out') },
+        },
+      }),
+    );
+    const workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      AMPLITUDE_SYNC_TASK_QUEUE: taskQueue,
+      AMPLITUDE_WEB_PROD_API_KEY: DEFAULT_CREDENTIALS.standard.apiKey,
+      AMPLITUDE_WEB_PROD_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
+    };
+    // Each worker alone would allow 5 Dashboard requests at once; the fleet must ask no more than 5 in all.
+    const workers = [0, 1].map(() =>
+      start(['worker', '--connections', connections, '--max-activities', '4'], workerEnv, dir),
+    );
+    stops.push(async () => {
+      for (const worker of workers) worker.kill('SIGTERM');
+      await Promise.all(workers.map(finished));
+    });
+    for (;;) {
+      const { pollers } = await env.client.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        taskQueueType: 2, // activities
+      });
+      if (new Set((pollers ?? []).map((poller) => poller.identity)).size >= 2) break;
+      for (const worker of workers) {
+        if (worker.exitCode !== null) throw new Error(`a worker exited: ${worker.output.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+  after(async () => {
+    await Promise.all(stops.map((stop) => stop()));
+    await Promise.all([env?.teardown(), sim?.close()]);
+  });
+
+  async function activityWorkers(workflowId: string): Promise<Set<string>> {
+    const identities = new Set<string>();
+    for (const stream of [
+      'active_users',
+      'average_session_length',
+      'annotations',
+      'cohorts',
+      'events_list',
+    ]) {
+      const history = await env.client.workflow.getHandle(`${workflowId}/${stream}`).fetchHistory();
+      for (const event of history.events ?? []) {
+        const identity = event.activityTaskStartedEventAttributes?.identity;
+        if (identity) identities.add(identity);
+      }
+    }
+    return identities;
+  }
+
+  it("holds the connection's Dashboard requests to 5 at once across both workers", async () => {
+    const workflowId = `fleet-sync-${Date.now()}`;
+    const result = (await env.client.workflow.execute('sync', {
+      taskQueue,
+      workflowId,
+      args: [{ connection: 'web-prod' }],
+    })) as SyncResult;
+    for (const summary of Object.values(result.streams)) assert.equal(summary?.status, 'complete');
+    assert.ok((result.streams.active_users?.slices ?? 0) >= 12, 'a slice per month');
+    const identities = await activityWorkers(workflowId);
+    assert.equal(identities.size, 2, `both workers worked: ${[...identities].join(', ')}`);
+    const refused = sim.requests.filter((entry) => !entry.path.includes('export') && entry.status === 429);
+    assert.equal(refused.length, 0, 'Amplitude never refused a request for concurrency');
+    assert.ok(
+      sim.dashboardPeak('standard') <= 5,
+      `at most 5 at once (peak ${sim.dashboardPeak('standard')})`,
+    );
+    assert.ok(sim.dashboardPeak('standard') >= 3, 'the requests did overlap');
+  });
+
+  it('a second sync of the connection while one runs fails at once, naming the lock; the first completes', async () => {
+    const [first, second] = await Promise.all(
+      ['a', 'b'].map((name) =>
+        env.client.workflow.start('sync', {
+          taskQueue,
+          workflowId: `fleet-race-${name}-${Date.now()}`,
+          args: [{ connection: 'web-prod' }],
+        }),
+      ),
+    );
+    const outcomes = await Promise.allSettled([first!.result(), second!.result()]);
+    const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
+    assert.equal(failed.length, 1, 'exactly one of the two ran');
+    const error = (failed[0] as PromiseRejectedResult).reason;
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.match(
+      error.cause?.message ?? '',
+      /Another sync of connection web-prod is running .*amplitude-sync-lock\/web-prod/,
+    );
+    const completed = outcomes.find(
+      (outcome) => outcome.status === 'fulfilled',
+    ) as PromiseFulfilledResult<SyncResult>;
+    assert.equal(completed.value.streams.cohorts?.status, 'complete');
+
+    // Once it ended, the connection is free again.
+    const again = (await env.client.workflow.execute('sync', {
+      taskQueue,
+      workflowId: `fleet-after-${Date.now()}`,
+      args: [{ connection: 'web-prod', streams: ['annotations'] }],
+    })) as SyncResult;
+    assert.equal(again.streams.annotations?.status, 'complete');
+  });
+});
