@@ -24,6 +24,7 @@ import {
   ScheduleError,
   upsertSyncSchedule,
 } from './schedule.ts';
+import { connectionStatuses, formatStatuses } from './status.ts';
 import { formatSummary, previousState, runSync, SyncCancelledError, SyncFailedError } from './sync-runner.ts';
 import { startEmbeddedTemporal } from './temporal/embedded.ts';
 import { HomeLockedError } from './temporal/home-lock.ts';
@@ -45,6 +46,7 @@ const COMMAND_USAGE = {
     'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]',
   worker:
     'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N]',
+  status: 'amplitude-sync status [--connection NAME]',
   demo: 'amplitude-sync demo [--out DIR] [--days N]',
 } as const;
 
@@ -64,7 +66,8 @@ at a time uses that directory. With TEMPORAL_ADDRESS (or a Temporal config profi
 workflow on that cluster and wait for it; run \`amplitude-sync worker\` there. schedule creates (or
 updates, or deletes) a Temporal Schedule on that cluster that syncs every INTERVAL (30m, 1h, 1d),
 each run starting where the previous one ended. verify compares the events exported per day with
-Amplitude's own daily totals. Streams: ${STREAM_NAMES.join(', ')}.`;
+Amplitude's own daily totals. status shows, from Temporal alone, each connection's running sync and
+its streams, its last completed and failed syncs, watermarks and schedules. Streams: ${STREAM_NAMES.join(', ')}.`;
 
 class UsageError extends Error {}
 
@@ -427,6 +430,22 @@ async function workerCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function statusCommand(args: string[]): Promise<number> {
+  const values = options('status', args, { connection: { type: 'string' } });
+  if (!values) return 0;
+  const show = async (client: Client) => {
+    console.log(formatStatuses(await connectionStatuses(client, values.connection)));
+    return 0;
+  };
+  if (process.env.TEMPORAL_ADDRESS) return withCluster(show);
+  const embedded = await startEmbeddedTemporal(process.argv.slice(2).join(' '));
+  try {
+    return await show(embedded.client);
+  } finally {
+    await embedded.stop();
+  }
+}
+
 async function demoCommand(args: string[]): Promise<number> {
   const values = options('demo', args, { out: { type: 'string' }, days: { type: 'string' } });
   if (!values) return 0;
@@ -443,6 +462,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   verify: verifyCommand,
   schedule: scheduleCommand,
   worker: workerCommand,
+  status: statusCommand,
   demo: demoCommand,
 };
 

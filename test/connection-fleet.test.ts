@@ -149,4 +149,44 @@ describe('one connection, two workers (dev server)', () => {
     })) as SyncResult;
     assert.equal(again.streams.annotations?.status, 'complete');
   });
+
+  it('status shows the running sync and its streams, the last completed and failed ones, watermarks', async () => {
+    // Amplitude holds the cohorts back for a while: the sync stays running.
+    sim.faults.add({ endpoint: 'cohorts', kind: 'rate_limit', retryAfterSeconds: 20 });
+    const runningId = `status-running-${Date.now()}`;
+    const running = await env.client.workflow.start('sync', {
+      taskQueue,
+      workflowId: runningId,
+      args: [{ connection: 'web-prod' }],
+    });
+    for (;;) {
+      const progress = (await running.query('progress').catch(() => ({}))) as Record<string, unknown>;
+      if (Object.keys(progress).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const refused = await env.client.workflow.start('sync', {
+      taskQueue,
+      workflowId: `status-refused-${Date.now()}`,
+      args: [{ connection: 'web-prod' }],
+    });
+    await assert.rejects(refused.result());
+
+    const shown = await finished(start(['status'], { TEMPORAL_ADDRESS: env.address }, process.cwd()));
+    assert.equal(shown.code, 0, shown.stderr);
+    const text = shown.stdout;
+    assert.match(text, /^web-prod$/m);
+    assert.doesNotMatch(text, /^status-refused/m, 'a refused sync is listed under its connection');
+    assert.match(text, new RegExp(`running {4}${runningId}, since `));
+    assert.match(text, /^ {4}cohorts: /m);
+    assert.match(text, /^ {4}active_users: (incomplete|complete): \d+ slices done/m);
+    assert.match(text, /completed {2}fleet-\S+ at \S+: \d+ records/);
+    assert.match(text, /failed {5}status-refused-\d+ at \S+: Another sync of connection web-prod is running/);
+    assert.match(text, /watermarks active_users \d{4}-\d{2}-\d{2}/);
+
+    const only = await finished(
+      start(['status', '--connection', 'nobody'], { TEMPORAL_ADDRESS: env.address }, process.cwd()),
+    );
+    assert.match(only.stdout, /no syncs and no schedules/);
+    await running.result();
+  });
 });

@@ -55,6 +55,8 @@ export const syncProgressQuery =
 
 /** Checks before anything starts, the leftovers of interrupted syncs, the count reconciliation. */
 export const CHECKS_AND_RECONCILIATION = 'checks-and-reconciliation';
+/** The connection in the memo of each sync. */
+export const CONNECTION_MEMO = 'connection-memo';
 
 const { writeManifest } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -227,6 +229,7 @@ async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
     ...(request.streams ? { streams: request.streams } : {}),
     ...(startDate !== undefined ? { startDate: isoInstant(startDate) } : {}),
   };
+  upsertMemo({ connection: resolved.name });
   await holdConnection(resolved.name);
   const last = await lastSyncState({
     connection: fileSafe(resolved.name),
@@ -248,6 +251,8 @@ export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult>
   // workflow ID carries the time of the action, and its manifests go with the schedule's.
   const connection = settings.connection ?? info.typedSearchAttributes.get(SCHEDULED_BY) ?? info.workflowId;
   const runKey = `${fileSafe(connection)}/${isoInstant(startedAt).slice(0, 19).replace(/:/g, '-')}Z_${info.runId}`;
+  // For `amplitude-sync status`, which lists syncs by connection (a memo needs no registration).
+  if (patched(CONNECTION_MEMO)) upsertMemo({ connection });
 
   const progress: Partial<Record<StreamName, StreamSummary | 'running'>> = {};
   setHandler(syncProgressQuery, () => progress);
