@@ -45,7 +45,7 @@ const COMMAND_USAGE = {
   schedule:
     'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]',
   worker:
-    'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N]',
+    'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N] [--metrics-port [HOST:]PORT]',
   status: 'amplitude-sync status [--connection NAME]',
   demo: 'amplitude-sync demo [--out DIR] [--days N]',
 } as const;
@@ -410,6 +410,7 @@ async function workerCommand(args: string[]): Promise<number> {
     connections: { type: 'string' },
     'task-queue': { type: 'string' },
     'max-activities': { type: 'string' },
+    'metrics-port': { type: 'string' },
   });
   if (!values) return 0;
   const maxActivities = values['max-activities'] === undefined ? undefined : Number(values['max-activities']);
@@ -466,6 +467,20 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   demo: demoCommand,
 };
 
+/** `--metrics-port 9464` (all interfaces) or `--metrics-port 127.0.0.1:9464`: where the worker serves /metrics. */
+function metricsAddressOf(args: string[]): string | undefined {
+  const at = args.indexOf('--metrics-port');
+  if (at === -1) return undefined;
+  const value = args[at + 1] ?? '';
+  const [host, port] = value.includes(':') ? value.split(':') : ['0.0.0.0', value];
+  if (!/^\d+$/.test(port ?? '') || Number(port) < 1 || Number(port) > 65535) {
+    throw new UsageError(
+      `--metrics-port must be a port (9464) or host:port (127.0.0.1:9464), not "${value}"`,
+    );
+  }
+  return `${host}:${port}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   const [command, ...rest] = argv.filter((arg) => arg !== '--verbose');
@@ -480,7 +495,14 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  installLogging({ verbose, service: command === 'worker' });
+  let metricsAddress: string | undefined;
+  try {
+    metricsAddress = command === 'worker' ? metricsAddressOf(rest) : undefined;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  installLogging({ verbose, service: command === 'worker', ...(metricsAddress ? { metricsAddress } : {}) });
   try {
     return await run(rest);
   } catch (error) {

@@ -5,6 +5,10 @@ import { DefaultLogger, type LogEntry, Runtime } from '@temporalio/worker';
 
 let installed = false;
 
+function metrics(address: string | undefined) {
+  return address ? { metrics: { prometheus: { bindAddress: address, countersTotalSuffix: true } } } : {};
+}
+
 function oneLine(entry: LogEntry): string {
   const meta = (entry.meta ?? {}) as {
     error?: { message?: string };
@@ -22,7 +26,12 @@ function oneLine(entry: LogEntry): string {
  * retry lines already report; a service (the worker) prints its activity at INFO, one line each;
  * --verbose prints everything as the SDK formats it.
  */
-export function installLogging(options: { verbose: boolean; service: boolean }): void {
+export function installLogging(options: {
+  verbose: boolean;
+  service: boolean;
+  /** host:port of a Prometheus endpoint for the SDK's metrics and ours (`/metrics`). */
+  metricsAddress?: string;
+}): void {
   if (installed) return;
   installed = true;
   // A one-shot command handles Ctrl-C itself (it cancels its sync through Temporal, then stops its
@@ -34,7 +43,10 @@ export function installLogging(options: { verbose: boolean; service: boolean }):
     Runtime.install({
       logger: new DefaultLogger('DEBUG'),
       shutdownSignals,
-      telemetryOptions: { logging: { filter: { core: 'INFO', other: 'WARN' } } },
+      telemetryOptions: {
+        logging: { filter: { core: 'INFO', other: 'WARN' } },
+        ...metrics(options.metricsAddress),
+      },
     });
     return;
   }
@@ -48,6 +60,9 @@ export function installLogging(options: { verbose: boolean; service: boolean }):
     logger: new DefaultLogger(options.service ? 'INFO' : 'WARN', print),
     shutdownSignals,
     // Not forwarded: the SDK's forwarding keeps the process alive after the command is done.
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    telemetryOptions: {
+      logging: { filter: { core: 'ERROR', other: 'ERROR' } },
+      ...metrics(options.metricsAddress),
+    },
   });
 }

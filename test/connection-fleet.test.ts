@@ -2,6 +2,7 @@
 // and its Dashboard requests under Amplitude's per-project limit of 5 across both workers.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -20,10 +21,35 @@ import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The sum over both workers of a metric's samples whose labels include `labels`. */
+async function metricSum(ports: number[], name: string, labels: Record<string, string>): Promise<number> {
+  let sum = 0;
+  for (const port of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`${name}{`)) continue;
+      if (!Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
 describe('one connection, two workers (dev server)', () => {
   let env: TestWorkflowEnvironment;
   let sim: Simulator;
   const stops: Array<() => Promise<void>> = [];
+  let metricsPorts: number[] = [];
   const taskQueue = uniqueTaskQueue('fleet');
   // A year of dashboard days: a dozen monthly slices per dashboard stream.
   const dataStart = floorToDay(Date.now()) - 365 * DAY;
@@ -54,8 +80,21 @@ describe('one connection, two workers (dev server)', () => {
       AMPLITUDE_WEB_PROD_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
     };
     // Each worker alone would allow 5 Dashboard requests at once; the fleet must ask no more than 5 in all.
-    const workers = [0, 1].map(() =>
-      start(['worker', '--connections', connections, '--max-activities', '4'], workerEnv, dir),
+    metricsPorts = await Promise.all([freePort(), freePort()]);
+    const workers = metricsPorts.map((port) =>
+      start(
+        [
+          'worker',
+          '--connections',
+          connections,
+          '--max-activities',
+          '4',
+          '--metrics-port',
+          `127.0.0.1:${port}`,
+        ],
+        workerEnv,
+        dir,
+      ),
     );
     stops.push(async () => {
       for (const worker of workers) worker.kill('SIGTERM');
@@ -188,5 +227,28 @@ describe('one connection, two workers (dev server)', () => {
     );
     assert.match(only.stdout, /no syncs and no schedules/);
     await running.result();
+  });
+
+  it("serves the SDK's metrics and ours on each worker's Prometheus endpoint", async () => {
+    // After the syncs above: their records, windows and retries are counted.
+    const records = await metricSum(metricsPorts, 'amplitude_sync_records_written_total', {
+      connection: 'web-prod',
+      stream: 'active_users',
+    });
+    assert.ok(records > 0, `records written counted (${records})`);
+    assert.ok(
+      (await metricSum(metricsPorts, 'amplitude_sync_bytes_written_total', { stream: 'cohorts' })) > 0,
+    );
+    assert.ok(
+      (await metricSum(metricsPorts, 'amplitude_sync_retries_total', { cause: 'AmplitudeRateLimited' })) >= 1,
+      'the 429 of the status test was counted as a retry',
+    );
+    assert.ok(
+      (await metricSum(metricsPorts, 'amplitude_sync_watermark_lag_seconds', { stream: 'active_users' })) >=
+        0,
+    );
+    const text = await (await fetch(`http://127.0.0.1:${metricsPorts[0]}/metrics`)).text();
+    assert.match(text, /^temporal_/m, "the SDK's own metrics are there too");
+    assert.match(text, /^amplitude_sync_watermark_lag_seconds\{/m);
   });
 });

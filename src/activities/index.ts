@@ -20,6 +20,7 @@ import {
   type StateInput,
 } from './housekeeping.ts';
 import { type ManifestInput, writeManifest } from './manifest.ts';
+import { countExportWindow, countFailure, countWritten } from './metrics.ts';
 import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 
 export interface ActivityDeps {
@@ -51,6 +52,23 @@ function heartbeating<A extends unknown[], R>(run: (...args: A) => Promise<R>): 
   };
 }
 
+/** Counts what a Dashboard or snapshot activity wrote, and its failed attempts. */
+function measured<I extends Scoped & { stream: string }, R extends { records: number; bytes: number }>(
+  run: (input: I) => Promise<R>,
+): (input: I) => Promise<R> {
+  return async (input) => {
+    const connection = input.connection ?? 'default';
+    try {
+      const result = await run(input);
+      countWritten(connection, input.stream, result.records, result.bytes);
+      return result;
+    } catch (error) {
+      countFailure(connection, input.stream, error);
+      throw error;
+    }
+  };
+}
+
 export function createActivities(deps: ActivityDeps) {
   const io = (input?: Scoped) => ({
     amplitude: deps.connections.amplitude(input?.connection),
@@ -61,11 +79,22 @@ export function createActivities(deps: ActivityDeps) {
     resolveConnection: async (input: Scoped) => deps.connections.resolve(input.connection),
     lastSyncState: heartbeating((input: StateInput) => lastSyncState(files, input)),
     checkConnection: heartbeating((input?: Scoped) => checkConnection(io(input).amplitude)),
-    exportWindow: (input: ExportWindowInput & Scoped) => exportWindow(io(input), input),
-    fetchDashboardSlice: heartbeating((input: DashboardSliceInput & Scoped) =>
-      fetchDashboardSlice(io(input), input),
+    exportWindow: async (input: ExportWindowInput & Scoped) => {
+      const connection = input.connection ?? 'default';
+      try {
+        const result = await exportWindow(io(input), input);
+        countWritten(connection, 'events', result.records, result.bytes);
+        countExportWindow(connection, result.status);
+        return result;
+      } catch (error) {
+        countFailure(connection, 'events', error);
+        throw error;
+      }
+    },
+    fetchDashboardSlice: heartbeating(
+      measured((input: DashboardSliceInput & Scoped) => fetchDashboardSlice(io(input), input)),
     ),
-    fetchSnapshot: heartbeating((input: SnapshotInput & Scoped) => fetchSnapshot(io(input), input)),
+    fetchSnapshot: heartbeating(measured((input: SnapshotInput & Scoped) => fetchSnapshot(io(input), input))),
     writeManifest: heartbeating((input: ManifestInput) => writeManifest(files, input)),
     checkDestination: heartbeating((input: DestinationInput) => checkDestination(files, input)),
     prepareDestination: heartbeating((input: DestinationInput) => prepareDestination(files, input)),

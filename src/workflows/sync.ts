@@ -17,6 +17,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  metricMeter,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -314,6 +315,17 @@ export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult>
       : previous.streams[stream];
     if (kept) state.streams[stream] = kept;
   });
+
+  const lag = metricMeter.createGauge(
+    'amplitude_sync_watermark_lag_seconds',
+    'float',
+    'seconds',
+    "how far each stream's watermark is behind the end of the last sync",
+  );
+  for (const [stream, streamState] of Object.entries(state.streams)) {
+    const mark = streamState ? Date.parse(streamState.completeBefore) : Number.NaN;
+    if (Number.isFinite(mark)) lag.set(Math.max(0, (Date.now() - mark) / 1000), { connection, stream });
+  }
 
   // Runs to the end even when the sync was cancelled: what it wrote is recorded, its leftovers removed.
   const manifest = await CancellationScope.nonCancellable(async () => {
