@@ -18,10 +18,12 @@ import {
 } from './config.ts';
 import { installLogging } from './logging.ts';
 import {
+  connectionScheduleId,
   deleteSyncSchedule,
   formatInterval,
   parseInterval,
   ScheduleError,
+  upsertConnectionSchedule,
   upsertSyncSchedule,
 } from './schedule.ts';
 import { connectionStatuses, formatStatuses } from './status.ts';
@@ -32,18 +34,18 @@ import { formatVerifyReport } from './verify-report.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
 import { carriedState, stateProblems } from './workflows/state.ts';
 import { rootMessage } from './workflows/stream.ts';
-import type { SyncState, Tuning } from './workflows/types.ts';
+import type { SyncResult, SyncState, Tuning } from './workflows/types.ts';
 import type { VerifyResult } from './workflows/verify.ts';
 
 /** Against a cluster the workers hold the credentials; only the embedded worker needs them here. */
 const configOptions = () => ({ requireCredentials: !process.env.TEMPORAL_ADDRESS });
 
 const COMMAND_USAGE = {
-  sync: 'amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]',
+  sync: 'amplitude-sync sync --config FILE [--out DIR] [--streams a,b] [--state FILE | --full-refresh] [--id WORKFLOW_ID]\n  amplitude-sync sync --connection NAME [--streams a,b] [--full-refresh] [--id WORKFLOW_ID]   (on a cluster)',
   check: 'amplitude-sync check --config FILE',
   verify: 'amplitude-sync verify --config FILE [--days N] [--out DIR] [--id WORKFLOW_ID]',
   schedule:
-    'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]',
+    'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]\n  amplitude-sync schedule --connection NAME (--every INTERVAL [--streams a,b] | --delete)',
   worker:
     'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N] [--metrics-port [HOST:]PORT]',
   status: 'amplitude-sync status [--connection NAME]',
@@ -222,6 +224,44 @@ function cancelOnSignals(what: string): { signal: AbortSignal; exitCode(): numbe
   };
 }
 
+/** `sync --connection NAME` on a cluster: the same input as the Temporal UI, {"connection": NAME}. */
+async function connectionSyncCommand(values: {
+  connection?: string;
+  streams?: string;
+  'full-refresh'?: boolean;
+  id?: string;
+}): Promise<number> {
+  if (!process.env.TEMPORAL_ADDRESS) {
+    throw new UsageError(
+      'sync --connection needs the Temporal cluster of the workers that hold it: set TEMPORAL_ADDRESS',
+    );
+  }
+  const streams = parseStreams(values.streams);
+  const input = {
+    connection: values.connection!,
+    ...(streams ? { streams } : {}),
+    ...(values['full-refresh'] ? { full_refresh: true } : {}),
+  };
+  return withCluster(async (client, taskQueue) => {
+    const workflowId =
+      values.id ?? `amplitude-sync-${values.connection}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    console.error(`sync started: workflow ${workflowId}`);
+    try {
+      const result = (await client.workflow.execute('sync', {
+        taskQueue,
+        workflowId,
+        args: [input],
+      })) as SyncResult;
+      console.log(`sync completed\n${formatSummary(result)}`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      console.error(`sync failed: ${rootMessage(error)}`);
+      return 1;
+    }
+  });
+}
+
 async function syncCommand(args: string[]): Promise<number> {
   const values = options('sync', args, {
     config: { type: 'string' },
@@ -230,9 +270,11 @@ async function syncCommand(args: string[]): Promise<number> {
     state: { type: 'string' },
     'full-refresh': { type: 'boolean' },
     id: { type: 'string' },
+    connection: { type: 'string' },
   });
   if (!values) return 0;
-  if (!values.config) throw new UsageError('sync needs --config FILE');
+  if (values.connection) return connectionSyncCommand(values);
+  if (!values.config) throw new UsageError('sync needs --config FILE (or --connection NAME on a cluster)');
   if (values.state && values['full-refresh'])
     throw new UsageError('--state and --full-refresh exclude each other');
   const config = await loadConnection(values.config, values);
@@ -346,6 +388,50 @@ async function verifyCommand(args: string[]): Promise<number> {
   });
 }
 
+/** `schedule --connection NAME`: the runs start with {"connection": NAME}; the workers hold its config. */
+async function connectionScheduleCommand(values: {
+  connection?: string;
+  every?: string;
+  streams?: string;
+  delete?: boolean;
+}): Promise<number> {
+  const connection = values.connection!;
+  if (!process.env.TEMPORAL_ADDRESS) {
+    throw new UsageError(
+      'schedule --connection needs the Temporal cluster of the workers: set TEMPORAL_ADDRESS',
+    );
+  }
+  const scheduleId = connectionScheduleId(connection);
+  if (values.delete) {
+    return withCluster(async (client) => {
+      await deleteSyncSchedule(client, scheduleId);
+      console.log(`schedule ${scheduleId} deleted; the data and manifests it wrote stay in place`);
+      return 0;
+    });
+  }
+  const everyMs = values.every === undefined ? undefined : parseInterval(values.every);
+  if (everyMs === undefined) {
+    throw new UsageError(
+      'schedule needs --every INTERVAL: a whole number of minutes, hours or days, at least 1m (30m, 1h, 1d)',
+    );
+  }
+  const streams = parseStreams(values.streams);
+  return withCluster(async (client, taskQueue) => {
+    const outcome = await upsertConnectionSchedule({
+      client,
+      connection,
+      taskQueue,
+      everyMs,
+      ...(streams ? { streams } : {}),
+    });
+    const { info } = await client.schedule.getHandle(scheduleId).describe();
+    console.log(
+      `schedule ${scheduleId} ${outcome}: syncs connection ${connection} every ${formatInterval(everyMs)}, next at ${info.nextActionTimes[0]?.toISOString() ?? 'never'}; a run due while the previous one is still going is skipped.`,
+    );
+    return 0;
+  });
+}
+
 async function scheduleCommand(args: string[]): Promise<number> {
   const values = options('schedule', args, {
     config: { type: 'string' },
@@ -354,9 +440,11 @@ async function scheduleCommand(args: string[]): Promise<number> {
     streams: { type: 'string' },
     id: { type: 'string' },
     delete: { type: 'boolean' },
+    connection: { type: 'string' },
   });
   if (!values) return 0;
-  if (!values.config) throw new UsageError('schedule needs --config FILE');
+  if (values.connection) return connectionScheduleCommand(values);
+  if (!values.config) throw new UsageError('schedule needs --config FILE (or --connection NAME)');
   if (!process.env.TEMPORAL_ADDRESS) {
     throw new UsageError(
       'schedule needs a Temporal cluster that stays up: set TEMPORAL_ADDRESS and run `amplitude-sync worker` next to it. (The embedded server lives only while a command runs; on one machine, run `amplitude-sync sync` from cron instead.)',

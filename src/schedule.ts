@@ -133,3 +133,53 @@ export async function deleteSyncSchedule(client: Client, scheduleId: string): Pr
     throw error;
   }
 }
+
+export interface ConnectionScheduleOptions {
+  client: Client;
+  /** The connection as the workers know it: each run is started with {"connection": name}. */
+  connection: string;
+  taskQueue: string;
+  everyMs: number;
+  streams?: string[];
+}
+
+/** The schedule of a connection started by name: `amplitude-sync-<name>`. */
+export function connectionScheduleId(connection: string): string {
+  return `amplitude-sync-${connection}`;
+}
+
+/**
+ * A schedule whose runs start the sync with {"connection": name}, as the Temporal UI does: the workers
+ * resolve the settings, and each run continues from the connection's newest manifest (so a run started
+ * by hand in between counts too). Overlap SKIP and a catch-up window of one interval, as above.
+ */
+export async function upsertConnectionSchedule(
+  options: ConnectionScheduleOptions,
+): Promise<'created' | 'updated'> {
+  const scheduleId = connectionScheduleId(options.connection);
+  const spec = { intervals: [{ every: options.everyMs }] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.everyMs };
+  const action: ScheduleOptionsAction = {
+    type: 'startWorkflow',
+    workflowType: 'sync',
+    workflowId: scheduleId,
+    taskQueue: options.taskQueue,
+    args: [{ connection: options.connection, ...(options.streams ? { streams: options.streams } : {}) }],
+    staticSummary: `Scheduled Amplitude sync of connection ${options.connection}`,
+  };
+  const note = `Syncs connection ${options.connection} every ${formatInterval(options.everyMs)}; each run starts where the connection's last sync ended.`;
+  try {
+    await options.client.schedule.create({ scheduleId, spec, action, policies, state: { note } });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await options.client.schedule.getHandle(scheduleId).update((previous: ScheduleDescription) => ({
+    ...previous,
+    spec,
+    action,
+    policies: { ...previous.policies, ...policies },
+    state: { ...previous.state, note },
+  }));
+  return 'updated';
+}

@@ -251,4 +251,48 @@ describe('one connection, two workers (dev server)', () => {
     assert.match(text, /^temporal_/m, "the SDK's own metrics are there too");
     assert.match(text, /^amplitude_sync_watermark_lag_seconds\{/m);
   });
+
+  it('sync --connection and schedule --connection start the same input; status shows the schedule', async () => {
+    const cli = (args: string[]) =>
+      finished(
+        start(args, { TEMPORAL_ADDRESS: env.address, AMPLITUDE_SYNC_TASK_QUEUE: taskQueue }, process.cwd()),
+      );
+    const synced = await cli(['sync', '--connection', 'web-prod', '--streams', 'annotations']);
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.match(synced.stdout, /sync completed/);
+    assert.match(synced.stdout, /annotations/);
+
+    const scheduled = await cli([
+      'schedule',
+      '--connection',
+      'web-prod',
+      '--every',
+      '1d',
+      '--streams',
+      'cohorts',
+    ]);
+    assert.equal(scheduled.code, 0, scheduled.stderr);
+    assert.match(
+      scheduled.stdout,
+      /schedule amplitude-sync-web-prod created: syncs connection web-prod every 1d/,
+    );
+    const schedule = env.client.schedule.getHandle('amplitude-sync-web-prod');
+    const described = await schedule.describe();
+    assert.deepEqual(described.action.type === 'startWorkflow' ? described.action.args : undefined, [
+      { connection: 'web-prod', streams: ['cohorts'] },
+    ]);
+    await schedule.trigger();
+    let workflowId: string | undefined;
+    while (!workflowId) {
+      workflowId = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const run = (await env.client.workflow.getHandle(workflowId).result()) as SyncResult;
+    assert.equal(run.streams.cohorts?.status, 'complete');
+
+    const shown = await cli(['status', '--connection', 'web-prod']);
+    assert.match(shown.stdout, /schedule {3}amplitude-sync-web-prod, next run \d{4}-/);
+    const removed = await cli(['schedule', '--connection', 'web-prod', '--delete']);
+    assert.equal(removed.code, 0, removed.stderr);
+  });
 });
