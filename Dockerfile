@@ -20,6 +20,10 @@ COPY tsconfig.json ./
 COPY bin/ ./bin/
 COPY src/ ./src/
 
+# The workflow bundle, built now and cached in node_modules/.cache: workers and commands start without
+# bundling (seconds and a few hundred MB saved at every start).
+RUN node --input-type=module -e "const { register } = await import('tsx/esm/api'); register(); const { workflowBundle } = await import('./src/workflow-bundle.ts'); await workflowBundle();"
+
 # /data: the output (destination.path) and the embedded server's database; /config: connection.json.
 RUN mkdir -p /data /config && chown node:node /data
 

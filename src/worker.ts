@@ -4,37 +4,15 @@
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client.ts';
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
 import { ConnectionRegistry, loadConnections, type NamedConnection } from './connections.ts';
 import { destinations } from './destination/open.ts';
+import { workflowBundle } from './workflow-bundle.ts';
 
 export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
-
-let bundle: Promise<WorkflowBundle> | undefined;
-
-/** Bundles the workflow code once per process; every worker in the process shares it. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-  return bundle;
-}
-
-const quietBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    console.warn(message);
-  },
-  error(message: string) {
-    console.error(message);
-  },
-};
-
 export interface AmplitudeWorkerOptions {
   connection: NativeConnection;
   namespace?: string;

@@ -47,7 +47,7 @@ for (const [name, make] of [
     before(async () => {
       await useTestCredentials();
       spec = await make();
-      destination = opened.open(spec, runKey);
+      destination = await opened.open(spec, runKey);
       await destination.check();
     });
 

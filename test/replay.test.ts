@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../src/worker.ts';
+import { workflowBundle } from '../src/workflow-bundle.ts';
 
 // Histories of real runs (scripts/record-histories.ts). Replaying them against today's workflow code
 // fails when a change would break syncs that are in flight: add a `patched()` branch, or re-record

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { floorToDay, HOUR_MS } from '../src/amplitude/time.ts';
-import { workflowBundle } from '../src/worker.ts';
+import { workflowBundle } from '../src/workflow-bundle.ts';
 import type { SyncResult } from '../src/workflows/types.ts';
 import {
   type Simulator,

@@ -11,8 +11,9 @@ import {
 } from '../amplitude/records.ts';
 import { STREAMS } from '../amplitude/streams.ts';
 import { DAY_MS, dashboardDateParam, isoDate, parseIsoDate } from '../amplitude/time.ts';
-import type { Destination, PartitionWritten } from '../destination/destination.ts';
+import type { PartitionWritten } from '../destination/destination.ts';
 import { dashboardMonthPartition, snapshotPartition } from '../destination/layout.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
 
 export type DashboardStream = 'active_users' | 'average_session_length';
@@ -39,7 +40,7 @@ export interface SliceResult {
 
 export interface DashboardDeps {
   amplitude: AmplitudeClient;
-  destination(spec: string | DestinationSpec, runKey: string): Destination;
+  destination: OpenDestination;
 }
 
 function shapeFailure(error: unknown, context: string): ApplicationFailure {
@@ -81,7 +82,7 @@ export async function fetchDashboardSlice(
   for (let day = start; day < end; day += DAY_MS)
     if (!returned.has(isoDate(day))) missingDays.push(isoDate(day));
 
-  const destination = deps.destination(input.destination, input.runKey);
+  const destination = await deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
     written = await destination.replacePartition(dashboardMonthPartition(input.stream, start), wanted);
@@ -113,7 +114,7 @@ export async function fetchSnapshot(deps: DashboardDeps, input: SnapshotInput): 
   } catch (error) {
     throw shapeFailure(error, `${input.stream} snapshot`);
   }
-  const destination = deps.destination(input.destination, input.runKey);
+  const destination = await deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
     written = await destination.replacePartition(snapshotPartition(input.stream), records);

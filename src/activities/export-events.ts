@@ -17,7 +17,7 @@ import type { MemberStart } from '../amplitude/export-decoder.ts';
 import { decodeExportOffThread } from '../amplitude/normaliser-thread.ts';
 import { HOUR_MS, isoHour, isoInterval, parseIsoHour } from '../amplitude/time.ts';
 import { ZipFormatError } from '../amplitude/zip-stream.ts';
-import type { Destination } from '../destination/destination.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
 import { HourCommits } from './hour-commits.ts';
 
@@ -78,7 +78,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 
 export interface ExportDeps {
   amplitude: AmplitudeClient;
-  destination(spec: string | DestinationSpec, runKey: string): Destination;
+  destination: OpenDestination;
 }
 
 function windowName(start: number, end: number): string {
@@ -121,7 +121,7 @@ export async function exportWindow(deps: ExportDeps, input: ExportWindowInput): 
   });
   if (from >= windowEnd) return result('complete');
 
-  const destination = deps.destination(input.destination, input.runKey);
+  const destination = await deps.destination(input.destination, input.runKey);
   // Unique across workflows too: another sync (a manual one, another schedule) may write the same hours.
   const writer = destination.hourWriter(`${info.activityId}-${info.attempt}-${randomUUID().slice(0, 8)}`);
   let lastBeat = 0;

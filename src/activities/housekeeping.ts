@@ -2,7 +2,8 @@
 // path and the fix, instead of retrying for minutes). Before and after: what interrupted syncs of the
 // connection left behind is removed.
 import { destinationFailure, toFailure } from '../amplitude/errors.ts';
-import type { Destination, LeftoversRemoved } from '../destination/destination.ts';
+import type { LeftoversRemoved } from '../destination/destination.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface DestinationInput {
@@ -11,12 +12,12 @@ export interface DestinationInput {
 }
 
 export interface HousekeepingDeps {
-  destination(spec: string | DestinationSpec, runKey: string): Destination;
+  destination: OpenDestination;
 }
 
 /** Proves the destination reachable and writable, creating what is missing; nothing else. */
 export async function checkDestination(deps: HousekeepingDeps, input: DestinationInput): Promise<void> {
-  const destination = deps.destination(input.destination, input.runKey);
+  const destination = await deps.destination(input.destination, input.runKey);
   try {
     await destination.check();
   } catch (error) {
@@ -37,7 +38,7 @@ export async function removeLeftovers(
   input: DestinationInput,
 ): Promise<LeftoversRemoved> {
   try {
-    return await deps.destination(input.destination, input.runKey).removeLeftovers(input.runKey);
+    return await (await deps.destination(input.destination, input.runKey)).removeLeftovers(input.runKey);
   } catch (error) {
     throw toFailure(error, 'removing leftovers of interrupted syncs');
   }
@@ -51,7 +52,7 @@ export interface StateInput {
 
 /** The state the connection's newest sync recorded in the destination (its manifest), if any. */
 export async function lastSyncState(deps: HousekeepingDeps, input: StateInput): Promise<unknown> {
-  const destination = deps.destination(input.destination, `${input.connection}/state`);
+  const destination = await deps.destination(input.destination, `${input.connection}/state`);
   try {
     return (await destination.latestState(input.connection)) ?? null;
   } catch (error) {

@@ -1,7 +1,8 @@
 // The per-sync manifest: every partition the sync wrote (gathered from the slices' receipts), record
 // counts, and the state the sync ended with.
 import { toFailure } from '../amplitude/errors.ts';
-import type { Destination, Receipt } from '../destination/destination.ts';
+import type { Receipt } from '../destination/destination.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface ManifestInput {
@@ -23,7 +24,7 @@ export interface ManifestResult {
 }
 
 export interface ManifestDeps {
-  destination(spec: string | DestinationSpec, runKey: string): Destination;
+  destination: OpenDestination;
 }
 
 function byStream(receipts: Receipt[]) {
@@ -64,7 +65,7 @@ export async function writeManifest(deps: ManifestDeps, input: ManifestInput): P
 }
 
 async function writeManifestOf(deps: ManifestDeps, input: ManifestInput): Promise<ManifestResult> {
-  const destination = deps.destination(input.destination, input.runKey);
+  const destination = await deps.destination(input.destination, input.runKey);
   const written = byStream(await destination.readReceipts(input.runKey));
   const manifest = {
     sync: input.sync,

@@ -19,7 +19,7 @@ import {
   localHourIn,
 } from '../amplitude/event-totals.ts';
 import { calendarDayIn, DAY_MS, HOUR_MS, isoDate, isoHour } from '../amplitude/time.ts';
-import type { Destination } from '../destination/destination.ts';
+import type { OpenDestination } from '../destination/open.ts';
 import type { DestinationSpec } from '../destination/spec.ts';
 
 export interface Tolerance {
@@ -81,7 +81,7 @@ export interface ReconcileResult {
 
 export interface ReconcileDeps {
   amplitude: AmplitudeClient;
-  destination(spec: string | DestinationSpec, runKey: string): Destination;
+  destination: OpenDestination;
 }
 
 /** The project-local days to compare: complete, after start_date, ending before the watermark. */
@@ -174,9 +174,11 @@ export async function reconcileCounts(deps: ReconcileDeps, input: ReconcileInput
     for (let day = span.first; day <= span.last; day += DAY_MS) days.push(day);
     const hoursOfDay = new Map(days.map((day) => [day, utcHoursOf(day, timeZone)]));
     const allHours = [...hoursOfDay.values()].flat();
-    const exported = await deps
-      .destination(input.destination, input.runKey)
-      .eventCounts(input.runKey, allHours[0]!, allHours[allHours.length - 1]! + HOUR_MS);
+    const exported = await (await deps.destination(input.destination, input.runKey)).eventCounts(
+      input.runKey,
+      allHours[0]!,
+      allHours[allHours.length - 1]! + HOUR_MS,
+    );
     const hourly = new Map<string, number[]>();
     for (let i = 0; i < days.length; i += HOURLY_DAYS_PER_REQUEST) {
       const chunk = days.slice(i, i + HOURLY_DAYS_PER_REQUEST);

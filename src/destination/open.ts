@@ -1,13 +1,12 @@
 // Opens a connection's destination on the worker. The clients a destination needs (an S3 client, a
-// PostgreSQL pool) are made once per destination and shared by every activity of the worker;
-// credentials come from the worker's environment, never from Temporal.
+// PostgreSQL pool) are made once per destination and shared by every activity of the worker, and their
+// libraries are loaded only when a destination of their kind is first opened (a worker that writes
+// files never loads the AWS SDK); credentials come from the worker's environment, never from Temporal.
 import { readFile } from 'node:fs/promises';
-import { S3Client } from '@aws-sdk/client-s3';
-import postgres, { type Sql } from 'postgres';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Sql } from 'postgres';
 import { type Destination, DestinationError } from './destination.ts';
 import { LocalDestination } from './local.ts';
-import { PostgresDestination } from './postgres.ts';
-import { S3Destination } from './s3.ts';
 import {
   type DestinationSpec,
   describeDestination,
@@ -17,7 +16,11 @@ import {
 } from './spec.ts';
 import { removeStaleStaging, stagingDirectory } from './staging.ts';
 
-export type OpenDestination = (spec: string | DestinationSpec, runKey: string) => Destination;
+/** Opens a destination; the clients of s3 and postgres are loaded when first needed. */
+export type OpenDestination = (
+  spec: string | DestinationSpec,
+  runKey: string,
+) => Destination | Promise<Destination>;
 
 export interface Destinations {
   open: OpenDestination;
@@ -25,7 +28,8 @@ export interface Destinations {
   close(): Promise<void>;
 }
 
-function s3Client(spec: S3Spec): S3Client {
+async function s3Client(spec: S3Spec): Promise<S3Client> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
   return new S3Client({
     region: spec.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     forcePathStyle: spec.forcePathStyle,
@@ -54,7 +58,8 @@ async function password(spec: PostgresSpec): Promise<string> {
   return process.env.PGPASSWORD ?? '';
 }
 
-function postgresPool(spec: PostgresSpec): Sql {
+async function postgresPool(spec: PostgresSpec): Promise<Sql> {
+  const { default: postgres } = await import('postgres');
   const options = {
     max: 4,
     idle_timeout: 30,
@@ -75,10 +80,10 @@ function postgresPool(spec: PostgresSpec): Sql {
 export function destinations(): Destinations {
   const staging = stagingDirectory();
   void removeStaleStaging().catch(() => {});
-  const s3 = new Map<string, S3Client>();
-  const pools = new Map<string, Sql>();
+  const s3 = new Map<string, Promise<S3Client>>();
+  const pools = new Map<string, Promise<Sql>>();
   return {
-    open(value, runKey) {
+    async open(value, runKey) {
       const spec = destinationSpec(value);
       const key = JSON.stringify(spec);
       switch (spec.type) {
@@ -87,18 +92,20 @@ export function destinations(): Destinations {
         case 's3': {
           const client = s3.get(key) ?? s3Client(spec);
           s3.set(key, client);
-          return new S3Destination(client, spec, runKey, staging);
+          const { S3Destination } = await import('./s3.ts');
+          return new S3Destination(await client, spec, runKey, staging);
         }
         case 'postgres': {
           const pool = pools.get(key) ?? postgresPool(spec);
           pools.set(key, pool);
-          return new PostgresDestination(pool, spec, describeDestination(spec), runKey, staging);
+          const { PostgresDestination } = await import('./postgres.ts');
+          return new PostgresDestination(await pool, spec, describeDestination(spec), runKey, staging);
         }
       }
     },
     async close() {
-      for (const client of s3.values()) client.destroy();
-      await Promise.all([...pools.values()].map((pool) => pool.end({ timeout: 5 })));
+      for (const client of await Promise.all(s3.values())) client.destroy();
+      await Promise.all([...pools.values()].map(async (pool) => (await pool).end({ timeout: 5 })));
     },
   };
 }
