@@ -304,6 +304,10 @@ async function syncCommand(args: string[]): Promise<number> {
               `a sync of this connection is already running (run ${runId}, started ${startedAt.toISOString()}, its command was interrupted): following it to the end instead of starting another`,
             ),
           onRetry: (line) => console.error(line),
+          // On a terminal, a live display per stream; otherwise one line per event of note.
+          ...(process.stderr.isTTY && !process.env.AMPLITUDE_SYNC_NO_PROGRESS
+            ? { progressTo: process.stderr }
+            : {}),
         });
         console.log(`sync completed\n${formatSummary(result)}`);
         return 0;

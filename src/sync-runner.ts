@@ -16,6 +16,7 @@ import {
 import type { ReconcileResult } from './activities/reconcile.ts';
 import { isoInstant } from './amplitude/time.ts';
 import { describeDestination } from './destination/spec.ts';
+import { showProgress } from './progress-display.ts';
 import { watchRetries } from './retry-watch.ts';
 import { DEFAULT_TASK_QUEUE } from './worker.ts';
 import { type RecheckEntry, unionRecheck } from './workflows/recheck.ts';
@@ -177,6 +178,8 @@ export interface RunSyncOptions {
   onAttached?(runId: string, startedAt: Date): void;
   /** One line per retry Temporal has scheduled, while the sync runs. */
   onRetry?(line: string): void;
+  /** A terminal: a live display per stream (progress-display.ts) instead of the retry lines. */
+  progressTo?: NodeJS.WriteStream;
   /** Aborting it cancels the sync; runSync then rejects with SyncCancelledError once it has stopped. */
   signal?: AbortSignal;
 }
@@ -254,13 +257,15 @@ async function start(options: RunSyncOptions): Promise<WorkflowHandle> {
 /** Waits for a run, reporting its retries; the abort signal cancels it. */
 async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<SyncResult> {
   const { client, workflowId, settings } = options;
-  const watcher = options.onRetry
-    ? watchRetries(
-        client,
-        [workflowId, ...settings.streams.map((stream) => `${workflowId}/${stream}`)],
-        options.onRetry,
-      )
-    : undefined;
+  const watcher = options.progressTo
+    ? showProgress(client, workflowId, settings.streams, options.progressTo)
+    : options.onRetry
+      ? watchRetries(
+          client,
+          [workflowId, ...settings.streams.map((stream) => `${workflowId}/${stream}`)],
+          options.onRetry,
+        )
+      : undefined;
   const cancel = () => void handle.cancel().catch(() => {});
   options.signal?.addEventListener('abort', cancel, { once: true });
   try {

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { floorToDay, HOUR_MS } from '../src/amplitude/time.ts';
+import { progressFrame, showProgress } from '../src/progress-display.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncResult } from '../src/workflows/types.ts';
 import { finished, start } from './helpers/cli.ts';
@@ -203,6 +204,43 @@ describe('one connection, two workers (dev server)', () => {
       if (Object.keys(progress).length > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // What `sync` shows on a terminal: a line per stream, the retry it waits for and why.
+    const streams = [
+      'active_users',
+      'average_session_length',
+      'annotations',
+      'cohorts',
+      'events_list',
+    ] as const;
+    let frame: string[] = [];
+    for (let tries = 0; tries < 100 && !frame.some((line) => line.includes('retry waiting')); tries++) {
+      frame = await progressFrame(env.client, runningId, [...streams], new Map());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(frame.length, streams.length);
+    assert.match(
+      frame.find((line) => line.startsWith('cohorts:')) ?? '',
+      /^cohorts: running, 0 of 1 slices, 0 records.*; retry waiting: .*429.*next try in \d+ s/,
+    );
+    assert.match(
+      frame.find((line) => line.startsWith('active_users:')) ?? '',
+      /^active_users: (running|complete), \d+ of \d+ slices, [\d,]+ records/,
+    );
+    const written: string[] = [];
+    const terminal = {
+      columns: 200,
+      write: (text: string) => written.push(text),
+    } as unknown as NodeJS.WriteStream;
+    const display = showProgress(env.client, runningId, [...streams], terminal, 100);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await display.stop();
+    assert.ok(written.length >= 2, 'redrawn while it runs');
+    assert.match(
+      written[1]!,
+      new RegExp(`^\\x1b\\[${streams.length}A`),
+      'each frame replaces the last in place',
+    );
+
     const refused = await env.client.workflow.start('sync', {
       taskQueue,
       workflowId: `status-refused-${Date.now()}`,
@@ -243,13 +281,19 @@ describe('one connection, two workers (dev server)', () => {
       (await metricSum(metricsPorts, 'amplitude_sync_retries_total', { cause: 'AmplitudeRateLimited' })) >= 1,
       'the 429 of the status test was counted as a retry',
     );
-    assert.ok(
-      (await metricSum(metricsPorts, 'amplitude_sync_watermark_lag_seconds', { stream: 'active_users' })) >=
-        0,
+    const texts = await Promise.all(
+      metricsPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
     );
-    const text = await (await fetch(`http://127.0.0.1:${metricsPorts[0]}/metrics`)).text();
-    assert.match(text, /^temporal_/m, "the SDK's own metrics are there too");
-    assert.match(text, /^amplitude_sync_watermark_lag_seconds\{/m);
+    assert.ok(
+      texts.every((text) => /^temporal_/m.test(text)),
+      "the SDK's own metrics are there too",
+    );
+    // The gauge comes from the sync workflow, on whichever worker ran its last workflow task.
+    const lag = texts
+      .join('\n')
+      .match(/^amplitude_sync_watermark_lag_seconds\{[^}]*stream="active_users"[^}]*\} (\S+)$/m);
+    assert.ok(lag, 'the watermark lag of active_users is a gauge');
+    assert.ok(Number(lag[1]) >= 0);
   });
 
   it('sync --connection and schedule --connection start the same input; status shows the schedule', async () => {
