@@ -10,6 +10,7 @@ import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
 import { ConnectionRegistry, loadConnections, type NamedConnection } from './connections.ts';
 import { destinations } from './destination/open.ts';
+import { ensureSearchAttributes } from './search-attributes.ts';
 import { workflowBundle } from './workflow-bundle.ts';
 
 export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
@@ -65,12 +66,14 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
     amplitudeClientFor(config, options.regionBaseUrls, options.http),
   );
   const opened = destinations();
+  const namespace = options.namespace ?? 'default';
+  const searchAttributes = await ensureSearchAttributes(options.connection, namespace);
   const worker = await Worker.create({
     connection: options.connection,
-    namespace: options.namespace ?? 'default',
+    namespace,
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ connections, destination: opened.open }),
+    activities: createActivities({ connections, destination: opened.open, searchAttributes }),
     maxHeartbeatThrottleInterval: options.heartbeatFlushMs ?? HEARTBEAT_FLUSH_MS,
     ...(options.maxConcurrentActivities
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities }

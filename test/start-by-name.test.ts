@@ -118,6 +118,31 @@ describe('a sync started by connection name, as the Temporal UI starts it (dev s
     );
   });
 
+  it("the Temporal UI's workflow list filters syncs by connection and stream (search attributes)", async () => {
+    const { workflowId, result } = await start({ connection: 'web-prod', streams: ['annotations'] });
+    await result;
+    const listed = async (query: string) => {
+      const ids: string[] = [];
+      for await (const info of env.client.workflow.list({ query })) ids.push(info.workflowId);
+      return ids.sort();
+    };
+    let byConnection: string[] = [];
+    for (let tries = 0; tries < 50 && !byConnection.includes(workflowId); tries++) {
+      byConnection = await listed(`AmplitudeConnection = 'web-prod'`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(byConnection.includes(workflowId), 'the sync is found by its connection');
+    assert.ok(byConnection.includes(`${workflowId}/annotations`), 'and so is its stream workflow');
+    let byStream: string[] = [];
+    for (let tries = 0; tries < 50 && !byStream.includes(`${workflowId}/annotations`); tries++) {
+      byStream = await listed(`AmplitudeConnection = 'web-prod' AND AmplitudeStream = 'annotations'`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(byStream.includes(`${workflowId}/annotations`));
+    assert.ok(!byStream.includes(workflowId), 'the sync itself has no stream');
+    assert.deepEqual(await listed(`AmplitudeConnection = 'eu-app' AND WorkflowId = '${workflowId}'`), []);
+  });
+
   it('one worker serves two connections with their own credentials', async () => {
     const result = await (await start({ connection: 'eu-app', streams: ['events'] })).result;
     const events = result.streams.events!;

@@ -26,6 +26,8 @@ import { type ReconcileInput, reconcileCounts } from './reconcile.ts';
 export interface ActivityDeps {
   connections: ConnectionRegistry;
   destination: OpenDestination;
+  /** Whether the search attributes of syncs are registered (search-attributes.ts), as found at start-up. */
+  searchAttributes?: boolean;
 }
 
 /** Activities that talk to Amplitude name the connection whose credentials they use (unset: the only one). */
@@ -76,7 +78,10 @@ export function createActivities(deps: ActivityDeps) {
   });
   const files = { destination: deps.destination };
   return {
-    resolveConnection: async (input: Scoped) => deps.connections.resolve(input.connection),
+    resolveConnection: async (input: Scoped) => ({
+      ...deps.connections.resolve(input.connection),
+      searchAttributes: deps.searchAttributes ?? false,
+    }),
     lastSyncState: heartbeating((input: StateInput) => lastSyncState(files, input)),
     checkConnection: heartbeating((input?: Scoped) => checkConnection(io(input).amplitude)),
     exportWindow: async (input: ExportWindowInput & Scoped) => {

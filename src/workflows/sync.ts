@@ -25,6 +25,7 @@ import {
   setHandler,
   startChild,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
@@ -40,6 +41,7 @@ import { applicationCause, connectionField } from './plans/common.ts';
 import { DEFAULT_RECHECK_DAYS } from './plans/export.ts';
 import { addReconciledHours } from './recheck.ts';
 import { checkedSyncInput, parseSyncRequest, type SyncRequest } from './request.ts';
+import { CONNECTION_ATTRIBUTE, STREAM_ATTRIBUTE } from './search-attributes.ts';
 import { carriedState, startingState } from './state.ts';
 import { rootMessage, streamSync } from './stream.ts';
 import {
@@ -208,7 +210,9 @@ function isSyncInput(input: unknown): input is SyncInput {
 }
 
 /** A person's request resolved on a worker: the connection's settings with the overrides, and its last state. */
-async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
+async function resolveRequest(
+  request: SyncRequest,
+): Promise<{ input: SyncInput; searchAttributes: boolean }> {
   let resolved: Awaited<ReturnType<typeof resolveConnection>>;
   try {
     resolved = await resolveConnection(connectionField(request));
@@ -231,6 +235,8 @@ async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
     ...(startDate !== undefined ? { startDate: isoInstant(startDate) } : {}),
   };
   upsertMemo({ connection: resolved.name });
+  if (resolved.searchAttributes)
+    upsertSearchAttributes([{ key: CONNECTION_ATTRIBUTE, value: resolved.name }]);
   await holdConnection(resolved.name);
   const last = await lastSyncState({
     connection: fileSafe(resolved.name),
@@ -239,12 +245,13 @@ async function resolveRequest(request: SyncRequest): Promise<SyncInput> {
   const state = last ? carriedState({ state: last }) : undefined;
   // A full refresh starts the chosen streams again; the others keep their state.
   if (state && request.full_refresh) for (const stream of settings.streams) delete state.streams[stream];
-  return { settings, ...(state ? { state } : {}) };
+  return { input: { settings, ...(state ? { state } : {}) }, searchAttributes: resolved.searchAttributes };
 }
 
 export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult> {
   const info = workflowInfo();
-  const input = isSyncInput(given) ? checkedSyncInput(given) : await resolveRequest(parseSyncRequest(given));
+  const requested = isSyncInput(given) ? undefined : await resolveRequest(parseSyncRequest(given));
+  const input = requested?.input ?? checkedSyncInput(given as SyncInput);
   const { settings } = input;
   const startedAt = Date.now();
   const previous = startingState(input, info.lastResult, info.lastFailure);
@@ -284,6 +291,14 @@ export async function sync(given?: SyncInput | SyncRequest): Promise<SyncResult>
               ...(previousState ? { state: previousState } : {}),
             },
           ],
+          ...(requested?.searchAttributes
+            ? {
+                typedSearchAttributes: [
+                  { key: CONNECTION_ATTRIBUTE, value: settings.connection! },
+                  { key: STREAM_ATTRIBUTE, value: stream },
+                ],
+              }
+            : {}),
           staticSummary: `${stream} of ${info.workflowId}${previousState ? ` from ${previousState.completeBefore}` : ' from start_date'}`,
         });
         progress[stream] = summary;
