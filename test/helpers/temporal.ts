@@ -25,11 +25,17 @@ async function start(
   }
 }
 
-export function startDevServer(): Promise<TestWorkflowEnvironment> {
+/** A dev server on 127.0.0.1; with `uiPort`, its Web UI too. */
+export function startDevServer(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   const resolved = temporalCli();
   return start('dev-server', resolved, () =>
     TestWorkflowEnvironment.createLocal({
-      server: { executable: resolved.executable, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' } },
+      server: {
+        executable: resolved.executable,
+        ip: '127.0.0.1',
+        log: { format: 'pretty', level: 'error' },
+        ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+      },
     }),
   );
 }
