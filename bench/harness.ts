@@ -2,23 +2,14 @@
 // measured process's alone) serving from its export cache, and the export activity run in a fresh
 // process (export-activity.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { AmplitudeClient } from '../src/amplitude/client.ts';
 import { HOUR_MS, isoHour } from '../src/amplitude/time.ts';
 import type { DestinationSpec } from '../src/destination/spec.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 export const MB = 1e6;
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 export async function startSimulatorProcess(
   cacheDir: string,

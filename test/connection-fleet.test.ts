@@ -2,7 +2,6 @@
 // and its Dashboard requests under Amplitude's per-project limit of 5 across both workers.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -18,19 +17,10 @@ import {
   temporaryDirectory,
   uniqueTaskQueue,
 } from './helpers/harness.ts';
+import { freePort } from './helpers/ports.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The sum over both workers of a metric's samples whose labels include `labels`. */
 async function metricSum(ports: number[], name: string, labels: Record<string, string>): Promise<number> {

@@ -2,7 +2,6 @@
 // connection name is listed under its connection, and its page says what it did.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type Browser, chromium } from 'playwright-core';
@@ -16,19 +15,10 @@ import {
   uniqueTaskQueue,
   workerFor,
 } from './helpers/harness.ts';
+import { freePort } from './helpers/ports.ts';
 import { startDevServer } from './helpers/temporal.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 describe('the Temporal UI on a finished sync (dev server, headless Chromium)', () => {
   let env: TestWorkflowEnvironment;

@@ -14,11 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
+import { freePort } from './ports.ts';
 
 export interface PostgresServer {
   /** postgres://superuser:password@127.0.0.1:port/database */
@@ -108,19 +108,6 @@ function serverIdentity(): { uid: number; gid: number; name: string } | undefine
     'running as root, and PostgreSQL refuses to run as root, but there is no `postgres` (or `nobody`) user ' +
       'to run it as. Create one (`useradd --system postgres`) or run the tests as an ordinary user.',
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise<number>((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
 }
 
 function run(

@@ -6,12 +6,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort } from './ports.ts';
 
 export interface S3Server {
   endpoint: string;
@@ -40,19 +40,6 @@ const WATCHDOG = [
   "trap 'kill $server 2>/dev/null' TERM INT HUP",
   'wait $server',
 ].join('\n');
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
 
 export async function startS3Server(): Promise<S3Server> {
   if (!existsSync(JAR)) throw new Error(`S3Proxy is not installed (no ${JAR}). ${FIX}`);
