@@ -55,6 +55,33 @@ describe('the amplitude-sync command', () => {
     assert.match(missing.stderr, /--state .*nope\.json: ENOENT/);
   });
 
+  it("takes a state written by Airbyte's source-amplitude: the sync starts where Airbyte stopped", async () => {
+    const config = await configFile('from-airbyte.json', { streams: ['events'], request_time_range: 1 });
+    // Airbyte's cursor: the newest event it emitted, in the middle of an hour a day ago.
+    const hour = Math.floor((Date.now() - DAY) / HOUR_MS) * HOUR_MS;
+    const cursor = new Date(hour + 59 * 60_000 + 10_965).toISOString().replace('T', ' ').replace('Z', '000');
+    const state = join(dir, 'airbyte-state.json');
+    await writeFile(
+      state,
+      JSON.stringify([
+        {
+          type: 'STREAM',
+          stream: { stream_descriptor: { name: 'events' }, stream_state: { server_upload_time: cursor } },
+        },
+      ]),
+    );
+    const before = sim.requests.length;
+    const env = { ...credentials, AMPLITUDE_SYNC_HOME: join(dir, 'home-airbyte') };
+    const result = await run(['sync', '--config', config, '--state', state], env, dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Airbyte's state, read as events from \d{4}-\d{2}-\d{2}T\d{2}:00:00Z/);
+    const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
+    assert.ok(exports.length > 0);
+    const first = Math.min(...exports.map((r) => r.exportHours!.start));
+    // Its hour again, plus the lookback of 6 hours: nothing from start_date, two days back.
+    assert.equal(first, hour - 6 * HOUR_MS);
+  });
+
   it('refuses a schedule without a cluster, or with an interval it cannot use (exit 2)', async () => {
     const config = await configFile('scheduled.json');
     const local = await run(['schedule', '--config', config, '--every', '1h'], credentials, dir);

@@ -1,0 +1,97 @@
+// Airbyte's source-amplitude state, as its users have it, translated into ours so that they can move
+// over without reading years of events again. Airbyte's cursors are the newest record it emitted
+// (events: server_upload_time; active_users and average_session_length: date); everything before
+// that record's hour (day) is complete, so ours starts there and reads that hour (day) again, plus the
+// usual lookback. Snapshots have no state. Accepted: per-stream state messages (a list, or one),
+// a global state message, and the legacy object of states by stream name (bare or as `data`).
+import { isStreamName, STREAMS, type StreamName } from '../amplitude/streams.ts';
+import { isoHour } from '../amplitude/time.ts';
+import type { SyncState } from './types.ts';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `2026-12-02 06:59:10.965023` (UTC) or an ISO time -> the start of its hour, or undefined. */
+function hourStart(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+    value.trim(),
+  );
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}:00:00${match[5] && match[5] !== 'Z' ? match[5] : 'Z'}`);
+  return Number.isNaN(ms) ? undefined : `${isoHour(ms)}:00:00Z`;
+}
+
+/** `2026-12-02` (or a time on that day) -> `2026-12-02`, or undefined. */
+function day(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})([ T].*)?$/.exec(value.trim());
+  return match && !Number.isNaN(Date.parse(`${match[1]}T00:00:00Z`)) ? match[1] : undefined;
+}
+
+/** Per stream name, its Airbyte stream state, from any of Airbyte's state shapes; undefined if none. */
+function streamStates(value: unknown): Map<string, unknown> | undefined {
+  const messages = Array.isArray(value) ? value : [value];
+  const states = new Map<string, unknown>();
+  for (const message of messages) {
+    if (!isObject(message)) return undefined;
+    const stream = message.stream;
+    const global = message.global;
+    if (message.type === 'STREAM' || isObject(stream)) {
+      const name =
+        (isObject(stream) && isObject(stream.stream_descriptor) && stream.stream_descriptor.name) ||
+        undefined;
+      if (typeof name !== 'string' || !isObject(stream)) return undefined;
+      states.set(name, stream.stream_state);
+    } else if (message.type === 'GLOBAL' || isObject(global)) {
+      if (!isObject(global) || !Array.isArray(global.stream_states)) return undefined;
+      for (const entry of global.stream_states) {
+        const name =
+          isObject(entry) && isObject(entry.stream_descriptor) ? entry.stream_descriptor.name : undefined;
+        if (typeof name !== 'string' || !isObject(entry)) return undefined;
+        states.set(name, entry.stream_state);
+      }
+    } else {
+      const legacy = message.type === 'LEGACY' || isObject(message.data) ? message.data : message;
+      if (!isObject(legacy)) return undefined;
+      for (const [name, state] of Object.entries(legacy)) states.set(name, state);
+    }
+  }
+  return states.size > 0 ? states : undefined;
+}
+
+/**
+ * Our state for an Airbyte state, or undefined when `value` is not one. Problems (an unknown stream, a
+ * cursor that is not a time) are returned to be named, never guessed around.
+ */
+export function fromAirbyteState(value: unknown): { state: SyncState; problems: string[] } | undefined {
+  const states = streamStates(value);
+  if (!states) return undefined;
+  const recognised = [...states.entries()].some(
+    ([name, state]) =>
+      isStreamName(name) && isObject(state) && ('server_upload_time' in state || 'date' in state),
+  );
+  if (!recognised) return undefined;
+  const state: SyncState = { streams: {} };
+  const problems: string[] = [];
+  for (const [name, streamState] of states) {
+    if (!isStreamName(name)) {
+      problems.push(`Airbyte state of "${name}": not a stream of source-amplitude`);
+      continue;
+    }
+    const kind = STREAMS[name as StreamName].kind;
+    if (kind === 'snapshot' || !isObject(streamState) || Object.keys(streamState).length === 0) continue;
+    const cursor = kind === 'export' ? hourStart(streamState.server_upload_time) : day(streamState.date);
+    if (!cursor) {
+      const field = kind === 'export' ? 'server_upload_time' : 'date';
+      problems.push(
+        `Airbyte state of ${name}: ${field} ${JSON.stringify(streamState[field])} is not a time Airbyte writes`,
+      );
+      continue;
+    }
+    state.streams[name as StreamName] = { completeBefore: cursor };
+  }
+  return { state, problems };
+}
