@@ -1,13 +1,25 @@
 # syntax=docker/dockerfile:1
-# amplitude-sync: runs the TypeScript sources with tsx (a runtime dependency), so there is no build step.
-# Node 20.20 on Debian bookworm (glibc, which the prebuilt Temporal core bridge needs); package.json
-# asks for Node >= 20.18.1.
+# amplitude-sync: compiled to JavaScript in a build stage; the image runs dist/ with the production
+# dependencies only. Node 20.20 on Debian bookworm (glibc, which the prebuilt Temporal core bridge
+# needs); package.json asks for Node >= 20.18.1.
+FROM node:20.20-bookworm-slim AS build
+WORKDIR /app
+COPY package*.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src/ ./src/
+# dist/ plus the workflow bundle (node_modules/.cache/amplitude-sync): workers and commands start
+# without bundling (seconds and a hundred MB saved at every start).
+RUN npm run build
+
 FROM node:20.20-bookworm-slim
 
 # AMPLITUDE_SYNC_HOME: where `sync`/`check` keep the embedded Temporal's database (and with it the
 # sync state) when TEMPORAL_ADDRESS is unset, e.g. `docker run -v "$PWD/amplitude-data:/data" ...`.
+# MALLOC_ARENA_MAX=2: as the command's #! line sets it (less memory for the same speed).
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
+    MALLOC_ARENA_MAX=2 \
     AMPLITUDE_SYNC_HOME=/data/.amplitude-sync
 
 WORKDIR /app
@@ -16,13 +28,9 @@ WORKDIR /app
 COPY package*.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY tsconfig.json ./
 COPY bin/ ./bin/
-COPY src/ ./src/
-
-# The workflow bundle, built now and cached in node_modules/.cache: workers and commands start without
-# bundling (seconds and a few hundred MB saved at every start).
-RUN node --input-type=module -e "const { register } = await import('tsx/esm/api'); register(); const { workflowBundle } = await import('./src/workflow-bundle.ts'); await workflowBundle();"
+COPY --from=build /app/dist/ ./dist/
+COPY --from=build /app/node_modules/.cache/amplitude-sync/ ./node_modules/.cache/amplitude-sync/
 
 # /data: the output (destination.path) and the embedded server's database; /config: connection.json.
 RUN mkdir -p /data /config && chown node:node /data

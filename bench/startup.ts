@@ -1,9 +1,10 @@
 // Start-up cost of the one-shot command as a user runs it: `amplitude-sync sync` of a small stream
 // against the simulator, with the embedded Temporal server. Prints the time from starting the command
 // to its first Amplitude request, the whole run's time, and the command process's peak RSS (VmHWM),
-// first with no bundle cached (the first start after an install or an edit), then with it.
+// first with no bundle cached (the first start after an install or an edit), then with it; from the
+// TypeScript sources (tsx) and from the compiled JavaScript that `npm run build` writes to dist/.
 //
-//   node --import tsx bench/startup.ts
+//   npm run build && node --import tsx bench/startup.ts
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,21 +33,19 @@ async function peakRss(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-async function run(label: string, bundleCache: string) {
+async function run(label: string, bundleCache: string, fromSources: boolean) {
   const before = sim.requests.length;
   const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=1', 'bin/amplitude-sync.js', 'sync', '--config', config],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        AMPLITUDE_SYNC_HOME: join(dir, `home-${label}`),
-        AMPLITUDE_SYNC_BUNDLE_CACHE: bundleCache,
-      },
+  // As a user runs it: the file itself, so its #! line's Node flags and environment apply.
+  const child = spawn('bin/amplitude-sync.js', ['sync', '--config', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      AMPLITUDE_SYNC_HOME: join(dir, `home-${label}`),
+      AMPLITUDE_SYNC_BUNDLE_CACHE: bundleCache,
+      ...(fromSources ? { AMPLITUDE_SYNC_FROM_SOURCES: '1' } : {}),
     },
-  );
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk) => {
     stderr += chunk;
@@ -63,16 +62,19 @@ async function run(label: string, bundleCache: string) {
   if (code !== 0) throw new Error(`sync exited ${code}: ${stderr}`);
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `  ${label.padEnd(16)} first Amplitude request after ${((firstRequest ?? Number.NaN) / 1000).toFixed(1)} s, done in ${seconds.toFixed(1)} s, peak RSS of the command ${(peak / MB).toFixed(0)} MB`,
+    `  ${label.padEnd(34)} first Amplitude request after ${((firstRequest ?? Number.NaN) / 1000).toFixed(1)} s, done in ${seconds.toFixed(1)} s, peak RSS of the command ${(peak / MB).toFixed(0)} MB`,
   );
 }
 
 try {
-  const cache = join(dir, 'bundle-cache');
   console.log(`amplitude-sync sync of one small stream, embedded Temporal; Node ${process.version}`);
-  await run('no bundle cached', cache);
-  await run('bundle cached', cache);
-  await run('bundle cached', cache);
+  for (const fromSources of [true, false]) {
+    const cache = join(dir, `bundle-cache-${fromSources}`);
+    const code = fromSources ? 'sources (tsx)' : 'compiled (dist/)';
+    await run(`${code}, no bundle cached`, cache, fromSources);
+    await run(`${code}, bundle cached`, cache, fromSources);
+    await run(`${code}, bundle cached`, cache, fromSources);
+  }
 } finally {
   await sim.close();
   await rm(dir, { recursive: true, force: true });

@@ -1,11 +1,42 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// Runs the TypeScript sources directly (tsx), so there is no build step.
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+// Runs the compiled JavaScript in dist/ (`npm run build`, done by `npm run setup` and the Docker image)
+// when it is at least as new as every source file, else the TypeScript sources through tsx, so an
+// edit never runs stale code (AMPLITUDE_SYNC_FROM_SOURCES=1 runs the sources in any case).
 // --max-semi-space-size=1: the main thread mostly moves buffers (HTTP bodies, compressed output); a
 // small young generation frees them within milliseconds instead of at the next full collection,
-// which keeps a worker's memory flat (about 40 MB less at peak in bench/export.bench.ts). Wherever
-// this file is started with `node` directly, pass the same flag (Dockerfile, package.json).
-import { register } from 'tsx/esm/api';
+// which keeps a worker's memory flat (about 40 MB less at peak in bench/export.bench.ts).
+// MALLOC_ARENA_MAX=2: the Temporal core's threads otherwise each get a malloc arena of their own;
+// two arenas take about 15 MB less at the same speed (bench/startup.ts). Wherever this file is
+// started with `node` directly, set the same (Dockerfile, package.json).
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const root = new URL('../', import.meta.url);
+
+function builtIsCurrent() {
+  if (process.env.AMPLITUDE_SYNC_FROM_SOURCES) return false;
+  let built;
+  try {
+    built = statSync(new URL('dist/.built', root)).mtimeMs;
+  } catch {
+    return false;
+  }
+  const sources = fileURLToPath(new URL('src/', root));
+  try {
+    return readdirSync(sources, { recursive: true }).every(
+      (file) => statSync(`${sources}${file}`).mtimeMs <= built,
+    );
+  } catch {
+    return true; // an image or a package without the sources
+  }
+}
+
+let cli;
+if (builtIsCurrent()) {
+  cli = await import('../dist/cli.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('../src/cli.ts');
+}
+process.exitCode = await cli.main(process.argv.slice(2));

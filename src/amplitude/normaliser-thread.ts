@@ -33,15 +33,20 @@ class NormaliserThread {
   nextStream = 0;
 
   constructor() {
-    // The worker runs our TypeScript through tsx's in-thread require hook (found from here, wherever
-    // the command runs): unlike tsx's ESM loader, it starts no loader thread of its own.
-    const tsx = JSON.stringify(fileURLToPath(import.meta.resolve('tsx/cjs/api')));
-    const entry = JSON.stringify(fileURLToPath(new URL('./normaliser-worker.ts', import.meta.url)));
-    this.#worker = new Worker(`require(${tsx}).register(); require(${entry});`, {
-      eval: true,
-      // Parsed events die young: a small young generation keeps the worker's memory small at little cost.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-    });
+    // Parsed events die young: a small young generation keeps the worker's memory small at little cost.
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+    if (import.meta.url.endsWith('.js')) {
+      this.#worker = new Worker(new URL('./normaliser-worker.js', import.meta.url), { resourceLimits });
+    } else {
+      // From the TypeScript sources: tsx's in-thread require hook (found from here, wherever the
+      // command runs), which unlike tsx's ESM loader starts no loader thread of its own.
+      const tsx = JSON.stringify(fileURLToPath(import.meta.resolve('tsx/cjs/api')));
+      const entry = JSON.stringify(fileURLToPath(new URL('./normaliser-worker.ts', import.meta.url)));
+      this.#worker = new Worker(`require(${tsx}).register(); require(${entry});`, {
+        eval: true,
+        resourceLimits,
+      });
+    }
     this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     this.#worker.on('error', (error) => this.#failAll(error));

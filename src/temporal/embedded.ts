@@ -10,7 +10,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporalCli } from './binaries.ts';
 import { lockHome } from './home-lock.ts';
@@ -116,7 +116,6 @@ export async function startEmbeddedTemporal(
         databasePath,
         async stop() {
           await nativeConnection.close().catch(() => {});
-          await client.connection.close().catch(() => {});
           await stopServer();
           await release();
         },
@@ -144,10 +143,15 @@ async function connectWhenReady(address: string, server: ChildProcess, home: str
       );
     }
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.getSystemInfo({});
+      // One native connection for the worker and the client: no second (gRPC-JS) channel in the process.
       const nativeConnection = await NativeConnection.connect({ address });
-      return { client: new Client({ connection }), nativeConnection };
+      try {
+        await nativeConnection.workflowService.getSystemInfo({});
+      } catch (error) {
+        await nativeConnection.close().catch(() => {});
+        throw error;
+      }
+      return { client: new Client({ connection: nativeConnection }), nativeConnection };
     } catch (error) {
       if (Date.now() > deadline) {
         throw new Error(
