@@ -7,6 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { airbyteCatalog } from './airbyte/catalog.ts';
+import {
+  catalogMessage,
+  connectionStatusMessage,
+  errorTraceMessage,
+  ProtocolWriter,
+  specMessage,
+} from './airbyte/messages.ts';
+import { airbyteRead } from './airbyte/read.ts';
+import { airbyteSpec } from './airbyte/spec.ts';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
 import {
   ConfigError,
@@ -46,11 +56,14 @@ const COMMAND_USAGE = {
   check: 'amplitude-sync check --config FILE',
   verify: 'amplitude-sync verify --config FILE [--days N] [--out DIR] [--id WORKFLOW_ID]',
   schedule:
-    'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]\n  amplitude-sync schedule --connection NAME (--every INTERVAL [--streams a,b] | --delete)',
+    'amplitude-sync schedule --config FILE --every INTERVAL [--out DIR] [--streams a,b] [--state FILE] [--id ID]\n  amplitude-sync schedule --config FILE --delete [--out DIR] [--id ID]\n  amplitude-sync schedule --connection NAME (--every INTERVAL [--streams a,b] | --delete)',
   worker:
     'amplitude-sync worker [--config FILE | --connections FILE_OR_DIR] [--task-queue NAME] [--max-activities N] [--metrics-port [HOST:]PORT]',
   status: 'amplitude-sync status [--connection NAME]',
   demo: 'amplitude-sync demo [--out DIR] [--days N]',
+  spec: 'amplitude-sync spec',
+  discover: 'amplitude-sync discover --config FILE',
+  read: 'amplitude-sync read --config FILE --catalog FILE [--state FILE]',
 } as const;
 
 type CommandName = keyof typeof COMMAND_USAGE;
@@ -70,7 +83,10 @@ workflow on that cluster and wait for it; run \`amplitude-sync worker\` there. s
 updates, or deletes) a Temporal Schedule on that cluster that syncs every INTERVAL (30m, 1h, 1d),
 each run starting where the previous one ended. verify compares the events exported per day with
 Amplitude's own daily totals. status shows, from Temporal alone, each connection's running sync and
-its streams, its last completed and failed syncs, watermarks and schedules. Streams: ${STREAM_NAMES.join(', ')}.`;
+its streams, its last completed and failed syncs, watermarks and schedules. spec, check, discover and
+read speak the Airbyte protocol (one JSON message a line on stdout), as Airbyte's source-amplitude
+does: read syncs the configured catalog's streams through the same workflows and streams the records
+out, with a STATE after them that the next read takes. Streams: ${STREAM_NAMES.join(', ')}.`;
 
 class UsageError extends Error {}
 
@@ -336,27 +352,97 @@ async function syncCommand(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * `check`: Amplitude's keys and region, and the destination when the config names one. Its verdict is
+ * also an Airbyte CONNECTION_STATUS message on stdout; in the connector image (AIRBYTE_ENTRYPOINT set)
+ * a failed check exits 0, as Airbyte's connectors do.
+ */
 async function checkCommand(args: string[]): Promise<number> {
   const values = options('check', args, { config: { type: 'string' } });
   if (!values) return 0;
   if (!values.config) throw new UsageError('check needs --config FILE');
-  const config = await loadConfigFile(values.config, process.env, configOptions());
+  const failed = (message: string, code: number) => {
+    console.error(`connection check failed: ${message}`);
+    console.log(JSON.stringify(connectionStatusMessage(message)));
+    return process.env.AIRBYTE_ENTRYPOINT ? 0 : code;
+  };
+  let config: ConnectionConfig;
+  try {
+    config = await loadConfigFile(values.config, process.env, configOptions());
+  } catch (error) {
+    if (error instanceof ConfigError) return failed(error.message, 2);
+    throw error;
+  }
+  const destination = (await namesDestination(values.config)) ? destinationOf(config) : undefined;
   return withTemporal(config, async (client, taskQueue) => {
     try {
       const result = await client.workflow.execute('check', {
         taskQueue,
         workflowId: `${connectionId(values.config!, config)}-check`,
-        args: [{ destination: destinationOf(config) }],
-        staticSummary: 'connection check: Amplitude and the destination',
+        args: [destination ? { destination } : {}],
+        staticSummary: `connection check: Amplitude${destination ? ' and the destination' : ''}`,
       });
-      console.log(`connection ok: ${JSON.stringify(result)}`);
+      console.error(`connection ok: ${JSON.stringify(result)}`);
+      console.log(JSON.stringify(connectionStatusMessage()));
       return 0;
     } catch (error) {
       if (!(error instanceof WorkflowFailedError)) throw error;
-      console.error(`connection check failed: ${rootMessage(error)}`);
-      return 1;
+      return failed(rootMessage(error), 1);
     }
   });
+}
+
+/** Whether the config file sets `destination` (an Airbyte config does not: check then leaves it be). */
+async function namesDestination(configPath: string): Promise<boolean> {
+  const raw = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+  return raw.destination !== undefined;
+}
+
+/** Airbyte's `spec`: the connector specification. */
+async function specCommand(args: string[]): Promise<number> {
+  if (!options('spec', args, {})) return 0;
+  console.log(JSON.stringify(specMessage(airbyteSpec())));
+  return 0;
+}
+
+/** Airbyte's `discover`: the six streams with their schemas, once the config is known to be usable. */
+async function discoverCommand(args: string[]): Promise<number> {
+  const values = options('discover', args, { config: { type: 'string' } });
+  if (!values) return 0;
+  if (!values.config) throw new UsageError('discover needs --config FILE');
+  try {
+    await loadConfigFile(values.config, process.env, { requireCredentials: false });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.log(JSON.stringify(errorTraceMessage('config_error', error.message)));
+    return 1;
+  }
+  console.log(JSON.stringify(catalogMessage(airbyteCatalog())));
+  return 0;
+}
+
+/** Airbyte's `read`: the configured streams, as RECORD and STATE messages on stdout. */
+async function readCommand(args: string[]): Promise<number> {
+  const values = options('read', args, {
+    config: { type: 'string' },
+    catalog: { type: 'string' },
+    state: { type: 'string' },
+  });
+  if (!values) return 0;
+  if (!values.config || !values.catalog) throw new UsageError('read needs --config FILE and --catalog FILE');
+  const signals = cancelOnSignals('the read');
+  try {
+    return await airbyteRead({
+      configPath: values.config,
+      catalogPath: values.catalog,
+      ...(values.state ? { statePath: values.state } : {}),
+      out: new ProtocolWriter(process.stdout),
+      ...tuningFromEnv(),
+      signal: signals.signal,
+    });
+  } finally {
+    signals.dispose();
+  }
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
@@ -454,6 +540,7 @@ async function scheduleCommand(args: string[]): Promise<number> {
     id: { type: 'string' },
     delete: { type: 'boolean' },
     connection: { type: 'string' },
+    state: { type: 'string' },
   });
   if (!values) return 0;
   if (values.connection) return connectionScheduleCommand(values);
@@ -479,10 +566,11 @@ async function scheduleCommand(args: string[]): Promise<number> {
       `--every ${values.every}: give a whole number of minutes, hours or days, at least 1m (30m, 1h, 1d)`,
     );
   }
+  const givenState = values.state ? await readStateFile(values.state) : undefined;
   return withCluster(async (client, taskQueue) => {
-    let initialState: SyncState | undefined;
+    let initialState: SyncState | undefined = givenState;
     try {
-      initialState = await previousState(client, scheduleId);
+      initialState ??= await previousState(client, scheduleId);
     } catch (error) {
       if (!(error instanceof SyncFailedError)) throw error;
       console.error(`schedule not created: ${error.message}`);
@@ -499,7 +587,7 @@ async function scheduleCommand(args: string[]): Promise<number> {
     const { info } = await client.schedule.getHandle(scheduleId).describe();
     const next = info.nextActionTimes[0]?.toISOString() ?? 'never';
     console.log(
-      `schedule ${scheduleId} ${outcome}: syncs ${config.streams.join(', ')} every ${formatInterval(everyMs)}, next at ${next}; a run due while the previous one is still going is skipped (overlap SKIP). Runs are workflows ${scheduleId}-<time>, each starting where the previous ended${initialState ? ' (the first from the state of the last sync of this connection)' : ''}.`,
+      `schedule ${scheduleId} ${outcome}: syncs ${config.streams.join(', ')} every ${formatInterval(everyMs)}, next at ${next}; a run due while the previous one is still going is skipped (overlap SKIP). Runs are workflows ${scheduleId}-<time>, each starting where the previous ended${givenState ? ` (the first from --state ${values.state})` : initialState ? ' (the first from the state of the last sync of this connection)' : ''}.`,
     );
     return 0;
   });
@@ -566,6 +654,9 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   worker: workerCommand,
   status: statusCommand,
   demo: demoCommand,
+  spec: specCommand,
+  discover: discoverCommand,
+  read: readCommand,
 };
 
 /** `--metrics-port 9464` (all interfaces) or `--metrics-port 127.0.0.1:9464`: where the worker serves /metrics. */

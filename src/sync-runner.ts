@@ -9,6 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
+  ApplicationFailure,
   CancelledFailure,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -29,9 +30,21 @@ export class SyncFailedError extends Error {
   constructor(
     message: string,
     readonly partial?: SyncResult,
+    /** The type of the failure at the root of the chain (an ApplicationFailure's), e.g. AmplitudeAuthFailed. */
+    readonly failureType?: string,
   ) {
     super(message);
   }
+}
+
+/** The type of the innermost ApplicationFailure in a failure's chain of causes. */
+function rootFailureType(error: unknown): string | undefined {
+  let type: string | undefined;
+  for (let current = error as { type?: unknown; cause?: unknown } | undefined; current; ) {
+    if (current instanceof ApplicationFailure && typeof current.type === 'string') type = current.type;
+    current = current.cause as typeof current;
+  }
+  return type;
 }
 
 async function stateOfRun(
@@ -281,6 +294,7 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
       throw new SyncFailedError(
         error.cause?.message ?? error.message,
         details?.[0] as SyncResult | undefined,
+        rootFailureType(error),
       );
     }
     throw error;

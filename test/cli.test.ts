@@ -184,6 +184,52 @@ describe('the amplitude-sync command', () => {
         again.stderr,
         new RegExp(`there is no schedule ${workflowId} to delete. .*give the same --out`),
       );
+      // A schedule's first run from the state of Airbyte's source-amplitude.
+      const fromAirbyte = await configFile('scheduled-from-airbyte.json', {
+        streams: ['events', 'active_users'],
+      });
+      const airbyteState = join(dir, 'airbyte-schedule-state.json');
+      await writeFile(
+        airbyteState,
+        JSON.stringify([
+          {
+            type: 'STREAM',
+            stream: {
+              stream_descriptor: { name: 'events' },
+              stream_state: { server_upload_time: '2026-11-30 06:59:10.965023' },
+            },
+          },
+          {
+            type: 'STREAM',
+            stream: { stream_descriptor: { name: 'active_users' }, stream_state: { date: '2026-11-29' } },
+          },
+        ]),
+      );
+      const scheduled = await run(
+        [
+          'schedule',
+          '--config',
+          fromAirbyte,
+          '--every',
+          '1h',
+          '--state',
+          airbyteState,
+          '--id',
+          'from-airbyte',
+        ],
+        env,
+        dir,
+      );
+      assert.equal(scheduled.code, 0, scheduled.stderr);
+      assert.match(scheduled.stdout, /the first from --state/);
+      const airbyteInput = (await temporal.client.schedule.getHandle('from-airbyte').describe()).action
+        .args?.[0] as SyncInput | undefined;
+      assert.deepEqual(airbyteInput?.initialState, {
+        streams: {
+          events: { completeBefore: '2026-11-30T06:00:00Z' },
+          active_users: { completeBefore: '2026-11-29' },
+        },
+      });
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.on('close', resolve));

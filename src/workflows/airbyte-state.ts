@@ -4,9 +4,15 @@
 // that record's hour (day) is complete, so ours starts there and reads that hour (day) again, plus the
 // usual lookback. Snapshots have no state. Accepted: per-stream state messages (a list, or one),
 // a global state message, and the legacy object of states by stream name (bare or as `data`).
+// The state `read` emits (toAirbyteStreamState) carries Airbyte's cursor and, beside it, ours
+// (`amplitude_sync`: the exact watermark and the 404 re-check list), which wins when present.
 import { isStreamName, STREAMS, type StreamName } from '../amplitude/streams.ts';
-import { isoHour } from '../amplitude/time.ts';
-import type { SyncState } from './types.ts';
+import { DAY_MS, isoDate, isoHour, parseIsoDate } from '../amplitude/time.ts';
+import { stateProblems } from './state.ts';
+import type { StreamState, SyncState } from './types.ts';
+
+/** The key of our own cursor inside an Airbyte stream state. */
+export const OWN_CURSOR = 'amplitude_sync';
 
 type Json = Record<string, unknown>;
 
@@ -83,6 +89,13 @@ export function fromAirbyteState(value: unknown): { state: SyncState; problems: 
     }
     const kind = STREAMS[name as StreamName].kind;
     if (kind === 'snapshot' || !isObject(streamState) || Object.keys(streamState).length === 0) continue;
+    const own = streamState[OWN_CURSOR];
+    if (own !== undefined) {
+      const ownProblems = stateProblems({ streams: { [name]: own } });
+      if (ownProblems.length === 0) state.streams[name as StreamName] = own as StreamState;
+      else problems.push(...ownProblems.map((problem) => `Airbyte state's ${OWN_CURSOR} of ${problem}`));
+      continue;
+    }
     const cursor = kind === 'export' ? hourStart(streamState.server_upload_time) : day(streamState.date);
     if (!cursor) {
       const field = kind === 'export' ? 'server_upload_time' : 'date';
@@ -94,4 +107,18 @@ export function fromAirbyteState(value: unknown): { state: SyncState; problems: 
     state.streams[name as StreamName] = { completeBefore: cursor };
   }
   return { state, problems };
+}
+
+/**
+ * Our stream state as Airbyte's source-amplitude writes its own (events: `server_upload_time`, the
+ * time before which everything was emitted; dashboards: `date`, the last complete day), with ours
+ * beside it. Airbyte's connector reads it as its own; we read ours back exactly.
+ */
+export function toAirbyteStreamState(stream: StreamName, state: StreamState): Record<string, unknown> {
+  const kind = STREAMS[stream].kind;
+  const airbyteCursor =
+    kind === 'export'
+      ? { server_upload_time: `${state.completeBefore.slice(0, 10)} ${state.completeBefore.slice(11, 19)}.000000` }
+      : { date: isoDate(parseIsoDate(state.completeBefore)! - DAY_MS) };
+  return { ...airbyteCursor, [OWN_CURSOR]: state };
 }

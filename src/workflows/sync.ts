@@ -110,19 +110,21 @@ async function checkBeforeStart(
   runKey: string,
   previous: SyncState,
 ): Promise<LeftoversRemoved> {
-  const fail = (message: string) =>
+  // The cause keeps the activity's failure type (AmplitudeAuthFailed...) for those who classify it.
+  const fail = (message: string, cause?: unknown) =>
     ApplicationFailure.create({
       type: 'SyncNotStarted',
       nonRetryable: true,
       message: `${message} Nothing was synced; the state stays where it was.`,
       details: [{ state: previous, streams: {}, manifest: '' } satisfies SyncResult],
+      ...(cause instanceof Error ? { cause } : {}),
     });
   let leftovers: LeftoversRemoved;
   try {
     leftovers = await prepareDestination({ runKey, destination: settings.destination });
   } catch (error) {
     if (isCancellation(error)) throw error;
-    throw fail(rootMessage(error));
+    throw fail(rootMessage(error), error);
   }
   try {
     await checkConnection(connectionField(settings));
@@ -133,9 +135,10 @@ async function checkBeforeStart(
     if (type === FailureType.Unreachable) {
       throw fail(
         `Amplitude is out of reach: ${rootMessage(error)}. Check base_url (or data_region) and this machine's network.`,
+        error,
       );
     }
-    if (type === FailureType.AuthFailed) throw fail(rootMessage(error));
+    if (type === FailureType.AuthFailed) throw fail(rootMessage(error), error);
   }
   return leftovers;
 }

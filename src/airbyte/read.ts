@@ -1,0 +1,258 @@
+// `read`, as Airbyte runs a source: the configured streams are synced by the same Temporal workflows as
+// `sync` (an embedded dev server when TEMPORAL_ADDRESS is unset; otherwise that cluster, with a worker
+// in this process on a task queue of its own), into a scratch directory whose partitions are streamed
+// out as RECORD lines as they are committed. After them, each stream's STATE: its watermark as the
+// workflow reports it, queried before the partitions were listed, so a state never runs ahead of the
+// records before it. The next `read` given that state continues from it exactly.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import { FailureType } from '../amplitude/errors.ts';
+import type { StreamName } from '../amplitude/streams.ts';
+import { type ConnectionConfig, loadConfigFile, syncSettings } from '../config.ts';
+import { runSync, SyncCancelledError, SyncFailedError } from '../sync-runner.ts';
+import { startEmbeddedTemporal } from '../temporal/embedded.ts';
+import { createWorker } from '../worker.ts';
+import { fromAirbyteState, toAirbyteStreamState } from '../workflows/airbyte-state.ts';
+import { carriedState, stateProblems } from '../workflows/state.ts';
+import type { StreamProgress } from '../workflows/stream.ts';
+import type { StreamState, StreamSummary, SyncResult, SyncState, Tuning } from '../workflows/types.ts';
+import { type ReadSelection, readSelection } from './configured-catalog.ts';
+import { errorTraceMessage, logMessage, type ProtocolWriter, streamStateMessage } from './messages.ts';
+import { PartitionFeed } from './partition-feed.ts';
+
+export interface ReadOptions {
+  configPath: string;
+  catalogPath: string;
+  statePath?: string;
+  out: ProtocolWriter;
+  tuning?: Partial<Tuning>;
+  signal?: AbortSignal;
+}
+
+/** A problem with what the person gave: the config, the catalog or the state. */
+export class ReadInputError extends Error {
+  override name = 'ReadInputError';
+}
+
+const POLL_MS = 1_000;
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ReadInputError(`${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+const isEmpty = (value: unknown) =>
+  value === null ||
+  (Array.isArray(value) && value.length === 0) ||
+  (typeof value === 'object' && Object.keys(value as object).length === 0);
+
+/** The state Airbyte passes (its own, or one `read` emitted), or ours; only incremental streams keep theirs. */
+async function startingState(path: string, selection: ReadSelection): Promise<SyncState> {
+  const value = await readJson(path, '--state');
+  if (isEmpty(value)) return { streams: {} };
+  const airbyte = fromAirbyteState(value);
+  const state = airbyte?.state ?? carriedState(value) ?? carriedState({ state: value });
+  const problems = [...(airbyte?.problems ?? []), ...(state ? stateProblems(state) : [])];
+  if (!state || problems.length > 0) {
+    throw new ReadInputError(
+      `--state ${path} is unusable: ${problems.join('; ') || 'not a state'}. Give the STATE messages a read emitted (or Airbyte's source-amplitude), or leave --state out to read from start_date.`,
+    );
+  }
+  const kept: SyncState = { streams: {} };
+  for (const stream of selection.incremental) {
+    const cursor = state.streams[stream];
+    if (cursor) kept.streams[stream] = cursor;
+  }
+  return kept;
+}
+
+/** Runs `fn` with a Temporal client and a worker of this process serving `config` on a task queue of its own. */
+async function withReadTemporal<T>(
+  config: ConnectionConfig,
+  fn: (client: Client, taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `amplitude-sync-read-${randomUUID()}`;
+  if (process.env.TEMPORAL_ADDRESS) {
+    const { connectionOptions, namespace } = loadClientConnectConfig();
+    const { address, tls, apiKey, metadata } = connectionOptions;
+    const connection = await NativeConnection.connect({
+      ...(address ? { address } : {}),
+      ...(tls ? { tls } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(metadata ? { metadata } : {}),
+    });
+    try {
+      const worker = await createWorker({
+        connection,
+        config,
+        taskQueue,
+        ...(namespace ? { namespace } : {}),
+      });
+      const client = new Client({ connection, ...(namespace ? { namespace } : {}) });
+      return await worker.runUntil(fn(client, taskQueue));
+    } finally {
+      await connection.close();
+    }
+  }
+  // A home of its own: reads never wait for each other, and the state lives in Airbyte's messages.
+  const home = await mkdtemp(join(tmpdir(), 'amplitude-sync-read-home-'));
+  try {
+    const embedded = await startEmbeddedTemporal('read', home);
+    try {
+      const worker = await createWorker({ connection: embedded.nativeConnection, config, taskQueue });
+      return await worker.runUntil(fn(embedded.client, taskQueue));
+    } finally {
+      await embedded.stop();
+    }
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** Each stream's state as its workflow reports it now: the watermark and, for events, the re-check list. */
+async function liveStates(
+  client: Client,
+  workflowId: string,
+  streams: Iterable<StreamName>,
+): Promise<Map<StreamName, StreamState>> {
+  const parent = (await client.workflow
+    .getHandle(workflowId)
+    .query('progress')
+    .catch(() => ({}))) as Partial<Record<StreamName, StreamSummary | 'running'>>;
+  const states = new Map<StreamName, StreamState>();
+  for (const stream of streams) {
+    const known = parent[stream];
+    const live =
+      known && known !== 'running'
+        ? known
+        : ((await client.workflow
+            .getHandle(`${workflowId}/${stream}`)
+            .query('progress')
+            .catch(() => undefined)) as StreamProgress | undefined);
+    const completeBefore = (live as StreamProgress | undefined)?.watermark ?? live?.completeBefore;
+    if (!completeBefore) continue;
+    const recheck = live?.recheck?.pending ?? [];
+    states.set(stream, { completeBefore, ...(recheck.length > 0 ? { recheck } : {}) });
+  }
+  return states;
+}
+
+/** Config errors are the person's to fix; the rest are ours or Amplitude's. */
+function failureKind(error: SyncFailedError): 'config_error' | 'system_error' {
+  return error.failureType === FailureType.AuthFailed || error.failureType === 'InvalidSyncInput'
+    ? 'config_error'
+    : 'system_error';
+}
+
+export async function airbyteRead(options: ReadOptions): Promise<number> {
+  const { out } = options;
+  let config: ConnectionConfig;
+  let selection: ReadSelection;
+  let state: SyncState;
+  try {
+    config = await loadConfigFile(options.configPath, process.env, { requireCredentials: true });
+    selection = readSelection(
+      await readJson(options.catalogPath, '--catalog'),
+      `--catalog ${options.catalogPath}`,
+    );
+    state = options.statePath ? await startingState(options.statePath, selection) : { streams: {} };
+  } catch (error) {
+    await out.message(errorTraceMessage('config_error', (error as Error).message));
+    return 1;
+  }
+
+  const scratch = await mkdtemp(join(tmpdir(), 'amplitude-sync-read-'));
+  const workflowId = `amplitude-sync-read-${Date.now()}-${randomUUID().slice(0, 8)}`;
+  const settings = {
+    ...syncSettings({ ...config, streams: selection.streams, destination: { type: 'local', path: scratch } }),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+  };
+  const feed = new PartitionFeed(scratch, new Set(selection.streams), out);
+  const emitted = new Map<StreamName, string>();
+  const emitState = async (stream: StreamName, streamState: StreamState) => {
+    const text = JSON.stringify(streamState);
+    if (emitted.get(stream) === text) return;
+    emitted.set(stream, text);
+    await out.message(streamStateMessage(stream, toAirbyteStreamState(stream, streamState)));
+  };
+  await out.message(
+    logMessage(
+      'INFO',
+      `reading ${selection.streams.map((s) => `${s} (${selection.incremental.has(s) ? (state.streams[s] ? `incremental from ${state.streams[s]!.completeBefore}` : 'incremental from start_date') : 'full refresh'})`).join(', ')} through Temporal workflow ${workflowId}`,
+    ),
+  );
+
+  try {
+    return await withReadTemporal(config, async (client, taskQueue) => {
+      let finished = false;
+      let outcome: SyncResult | Error | undefined;
+      const sync = runSync({
+        client,
+        workflowId,
+        taskQueue,
+        settings,
+        state,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onRetry: (line) => void out.message(logMessage('WARN', line)),
+      }).then(
+        (result) => {
+          outcome = result;
+        },
+        (error: Error) => {
+          outcome = error;
+        },
+      );
+      const tick = async () => {
+        const live = await liveStates(client, workflowId, selection.incremental);
+        await feed.emitNew();
+        for (const [stream, streamState] of live) await emitState(stream, streamState);
+      };
+      const settled = sync.finally(() => {
+        finished = true;
+      });
+      while (!finished) {
+        await Promise.race([settled, sleep(POLL_MS)]);
+        if (!finished) await tick();
+      }
+      await settled;
+      await feed.emitNew();
+      const final =
+        outcome instanceof SyncFailedError ? outcome.partial : outcome instanceof Error ? undefined : outcome;
+      for (const stream of selection.incremental) {
+        const streamState = final?.state.streams[stream];
+        if (streamState) await emitState(stream, streamState);
+      }
+      if (outcome instanceof SyncFailedError) {
+        await out.message(
+          errorTraceMessage(failureKind(outcome), `amplitude-sync read failed: ${outcome.message}`),
+        );
+        return 1;
+      }
+      if (outcome instanceof Error) throw outcome;
+      await out.message(
+        logMessage('INFO', `read complete: ${feed.records} records of ${selection.streams.join(', ')}`),
+      );
+      return 0;
+    });
+  } catch (error) {
+    const cancelled = error instanceof SyncCancelledError;
+    await out.message(
+      errorTraceMessage(
+        'system_error',
+        `amplitude-sync read ${cancelled ? 'cancelled' : 'failed'}: ${(error as Error).message}`,
+      ),
+    );
+    return cancelled ? 143 : 1;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
