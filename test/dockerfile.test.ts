@@ -95,7 +95,12 @@ function dockerfileProblems(text: string, dockerignore: string, engines: string,
     }
   };
 
-  const from = instructions.find((i) => i.keyword === 'FROM')?.args.split(/\s+/)[0] ?? '';
+  // The image that runs is the last stage's.
+  const from =
+    instructions
+      .filter((i) => i.keyword === 'FROM')
+      .at(-1)
+      ?.args.split(/\s+/)[0] ?? '';
   const base = /^node:(\d+)\.(\d+)(?:\.(\d+))?-bookworm-slim$/.exec(from);
   const [, major, minor, patch] = /(\d+)\.(\d+)\.(\d+)/.exec(engines)!.map(Number);
   if (!base) problems.push(`FROM ${from}: expected a pinned node:20.x-bookworm-slim`);
@@ -163,6 +168,15 @@ function dockerfileProblems(text: string, dockerignore: string, engines: string,
     const source = repoPathOf(posix.resolve(workdir, script));
     if (!source || !r.exists(source))
       problems.push(`ENTRYPOINT ${script}: not a file copied from the repository`);
+  }
+  // Airbyte runs a connector image through AIRBYTE_ENTRYPOINT where it cannot use ENTRYPOINT.
+  const airbyteEntrypoint = /AIRBYTE_ENTRYPOINT="([^"]*)"/.exec(
+    instructions.find((i) => i.keyword === 'ENV' && i.args.includes('AIRBYTE_ENTRYPOINT='))?.args ?? '',
+  )?.[1];
+  if (airbyteEntrypoint !== entrypoint?.join(' ')) {
+    problems.push(
+      `AIRBYTE_ENTRYPOINT ${JSON.stringify(airbyteEntrypoint)}: must be the ENTRYPOINT, ${JSON.stringify(entrypoint?.join(' '))}`,
+    );
   }
   for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) {
     if (!repoPathOf(posix.resolve(workdir, file))) problems.push(`${file} is not copied into ${workdir}`);
@@ -257,9 +271,17 @@ describe('Dockerfile', () => {
         `${dockerignore}\nsrc\n`,
       ));
     test('an entry point that is not copied', () =>
-      expectProblem(dockerfile.replace('bin/amplitude-sync.js', 'bin/amplitude-sync.mjs'), /ENTRYPOINT/));
+      expectProblem(
+        dockerfile.replace('"/app/bin/amplitude-sync.js"]', '"/app/bin/amplitude-sync.mjs"]'),
+        /ENTRYPOINT .*not a file copied/,
+      ));
+    test('an AIRBYTE_ENTRYPOINT that is not the entry point', () =>
+      expectProblem(
+        dockerfile.replace('AIRBYTE_ENTRYPOINT="node ', 'AIRBYTE_ENTRYPOINT="nodejs '),
+        /AIRBYTE_ENTRYPOINT .*must be the ENTRYPOINT/,
+      ));
     test('a Node too old for package.json, an unknown command, root', () => {
-      expectProblem(dockerfile.replace(/^FROM .*$/m, 'FROM node:20.17-bookworm-slim'), /needs Node/);
+      expectProblem(dockerfile.replace(/^FROM node:\S+$/m, 'FROM node:20.17-bookworm-slim'), /needs Node/);
       expectProblem(dockerfile.replace('CMD ["worker"', 'CMD ["serve"'), /CMD .*not a command/);
       expectProblem(dockerfile.replace(/^USER .*$/m, ''), /runs as root/);
     });

@@ -118,7 +118,9 @@ export function toAirbyteStreamState(stream: StreamName, state: StreamState): Re
   const kind = STREAMS[stream].kind;
   const airbyteCursor =
     kind === 'export'
-      ? { server_upload_time: `${state.completeBefore.slice(0, 10)} ${state.completeBefore.slice(11, 19)}.000000` }
+      ? {
+          server_upload_time: `${state.completeBefore.slice(0, 10)} ${state.completeBefore.slice(11, 19)}.000000`,
+        }
       : { date: isoDate(parseIsoDate(state.completeBefore)! - DAY_MS) };
   return { ...airbyteCursor, [OWN_CURSOR]: state };
 }
