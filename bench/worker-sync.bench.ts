@@ -1,0 +1,489 @@
+// Events throughput as users run it (issue 11): a Temporal dev server, a separate
+// `amplitude-sync worker --config FILE` process, and `amplitude-sync sync --config FILE` (TEMPORAL_ADDRESS
+// set, streams ["events"], local destination in a temporary directory) timed from spawn to exit, beside
+// the bare gunzip + split + JSON.parse loop over the same export bytes in the same run.
+//
+//   node --import tsx bench/worker-sync.bench.ts [--shape realistic|large] [--scale 1|4] [--runs N]
+//     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
+//
+// --command read: Airbyte's `read --config --catalog` (events, incremental) in place of worker + sync;
+// the read process holds its own worker, so its CPU and RSS are the worker's columns, and its stdout
+// (every RECORD) is drained and counted.
+//
+// Shapes: `realistic` is the simulator's 55-key events (~1.8 KB), 600,000 in the export hour; `large`
+// is the same events with a ~2.3 KB random base64 event property (~4 KB, poorly compressible), 262,144
+// in the hour. 1x is one upload hour of ~1.07 GB of NDJSON, 4x is four such hours (one export request).
+// Export members are rendered once into the simulator's export cache (`--cache-dir`) and served from
+// there. BENCH_NODE (or --node) names the Node binary of the worker, the sync command and the bare loop
+// (default: this process's); the simulator and the harness run in this process.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { createGzip } from 'node:zlib';
+import { Connection } from '@temporalio/client';
+import { DAY_MS, floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import { EventLineGenerator } from '../src/simulator/event-lines.ts';
+import { EventVolume } from '../src/simulator/event-volume.ts';
+import { ExportCache } from '../src/simulator/export-cache.ts';
+import {
+  type ExportMember,
+  GZIP_LEVEL,
+  gzipMemberBytes,
+  planExport,
+} from '../src/simulator/export-members.ts';
+import { DEFAULT_CREDENTIALS, type Simulator, startSimulator } from '../src/simulator/index.ts';
+import { hashString } from '../src/simulator/random.ts';
+import { temporalCli } from '../src/temporal/binaries.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { type BareLoopFigures, cachedMembers } from './bare-loop.ts';
+
+const MB = 1e6;
+const PROJECT_ID = 187520;
+const EVENTS_PER_PARTITION = 5000;
+const PADDING_CHARS = 2300;
+
+type Shape = 'realistic' | 'large';
+const SHAPES: Record<Shape, { seed: string; eventsPerHour: number; padded: boolean }> = {
+  realistic: { seed: 'amplitude-sync', eventsPerHour: 600_000, padded: false },
+  large: { seed: 'bench-large', eventsPerHour: 262_144, padded: true },
+};
+
+const { values } = parseArgs({
+  options: {
+    shape: { type: 'string' },
+    scale: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    'cache-dir': { type: 'string', default: '.bench-cache' },
+    node: { type: 'string' },
+    'worker-args': { type: 'string', default: '' },
+    command: { type: 'string', default: 'sync' },
+  },
+});
+if (values.command !== 'sync' && values.command !== 'read') throw new Error('--command sync|read');
+const readMode = values.command === 'read';
+const shapes: Shape[] = values.shape ? [values.shape as Shape] : ['realistic', 'large'];
+for (const shape of shapes) if (!(shape in SHAPES)) throw new Error(`--shape realistic|large, got ${shape}`);
+const scales = values.scale ? [Number(values.scale)] : [1, 4];
+const runs = Math.max(1, Number(values.runs));
+const cacheRoot = resolve(values['cache-dir']);
+const nodeBinary = values.node ?? process.env.BENCH_NODE ?? process.execPath;
+const workerArgs = values['worker-args'].split(' ').filter(Boolean);
+const BIN = resolve('bin/amplitude-sync.js');
+// The first upload hour of the data: yesterday 00:00 UTC, so that the cache stays valid all day and the
+// sync's first window (24 hours from start_date) holds every hour with data.
+const FIRST_HOUR = floorToDay(Date.now()) - DAY_MS;
+const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+// Everything started here, stopped however the benchmark ends.
+const children = new Set<ChildProcess>();
+const temporaries = new Set<string>();
+
+async function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function cleanUp(): Promise<void> {
+  await Promise.all([...children].map((child) => stop(child)));
+  await Promise.all([...temporaries].map((path) => rm(path, { recursive: true, force: true })));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function collect(child: ChildProcess): { stdout: string; stderr: string } {
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk) => {
+    output.stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    output.stderr += chunk;
+  });
+  return output;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((done) => child.once('exit', (code) => done(code)));
+}
+
+// --- export data --------------------------------------------------------------------------------
+
+function hourCount(shape: Shape, hours: number) {
+  return (hourStartMs: number) =>
+    hourStartMs >= FIRST_HOUR && hourStartMs < FIRST_HOUR + hours * HOUR_MS ? SHAPES[shape].eventsPerHour : 0;
+}
+
+function cacheDirOf(shape: Shape): string {
+  return join(cacheRoot, `worker-sync-${shape}`);
+}
+
+let paddingPool: string | undefined;
+
+/** The simulator's lines with a random base64 property of PADDING_CHARS in event_properties. */
+function* paddedChunks(generator: EventLineGenerator, member: ExportMember): Generator<Buffer> {
+  paddingPool ??= randomBytes(48 * 1024 * 1024).toString('base64');
+  const pool = paddingPool;
+  const { hourStartMs, hourCount, partition } = member;
+  for (const chunk of generator.ndjsonChunks(hourStartMs, hourCount, partition.from, partition.to)) {
+    const lines = chunk.toString('utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const at = line.indexOf('"event_properties":{');
+      if (at < 0) continue;
+      const from = at + '"event_properties":{'.length;
+      const offset = Math.floor(Math.random() * (pool.length - PADDING_CHARS));
+      const padding = `"payload":"${pool.slice(offset, offset + PADDING_CHARS)}"${line[from] === '}' ? '' : ','}`;
+      lines[i] = line.slice(0, from) + padding + line.slice(from);
+    }
+    yield Buffer.from(lines.join('\n'), 'utf8');
+  }
+}
+
+/** Renders the shape's members of `hours` upload hours into the simulator's export cache (once). */
+async function renderCache(shape: Shape, hours: number): Promise<void> {
+  const { seed, padded } = SHAPES[shape];
+  const cache = new ExportCache(cacheDirOf(shape), {
+    seed,
+    projectId: PROJECT_ID,
+    eventsPerPartition: EVENTS_PER_PARTITION,
+    firstPartitionIndex: 0,
+    gzipLevel: GZIP_LEVEL,
+  });
+  const volume = new EventVolume({
+    dataStart: FIRST_HOUR,
+    eventsPerHour: hourCount(shape, hours),
+    eventsPerPartition: EVENTS_PER_PARTITION,
+    firstPartitionIndex: 0,
+    availabilityDelayMs: 2 * HOUR_MS,
+  });
+  const generator = new EventLineGenerator(hashString(seed), PROJECT_ID);
+  const members = planExport(volume, PROJECT_ID, FIRST_HOUR, FIRST_HOUR + (hours - 1) * HOUR_MS, Date.now());
+  const started = performance.now();
+  const render = (member: ExportMember) => (): AsyncIterable<Uint8Array> => {
+    if (!padded) return gzipMemberBytes(generator, member);
+    const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 });
+    return pipeline(Readable.from(paddedChunks(generator, member)), gzip, () => {});
+  };
+  // Two at a time: one member's lines are generated while the other's gzip runs on the thread pool.
+  for (let i = 0; i < members.length; i += 2) {
+    await Promise.all(
+      members.slice(i, i + 2).map(async (member) => {
+        const bytes = cache.bytes(member, render(member));
+        await bytes.next(); // rendered (or found) before the first chunk
+        await bytes.return(undefined);
+      }),
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (seconds > 1) console.log(`  rendered ${members.length} ${shape} members in ${seconds.toFixed(0)} s`);
+}
+
+// --- processes -----------------------------------------------------------------------------------
+
+async function startDevServer(): Promise<{ address: string; child: ChildProcess }> {
+  const resolved = temporalCli();
+  if (resolved.executable.type !== 'existing-path') {
+    throw new Error('no Temporal CLI: run `npm run setup:temporal` (or set TEMPORAL_CLI_PATH)');
+  }
+  const port = await freePort();
+  const child = launch(resolved.executable.path, [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(await freePort()),
+    '--headless',
+    '--log-level',
+    'error',
+  ]);
+  const output = collect(child);
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the Temporal dev server ended: ${output.stderr}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: 'default' });
+        return { address, child };
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+  }
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+// --- one measurement -----------------------------------------------------------------------------
+
+interface Row {
+  shape: Shape;
+  scale: number;
+  run: number;
+  events: number;
+  ndjsonBytes: number;
+  bare: BareLoopFigures;
+  syncSeconds: number;
+  syncRecords: number | undefined;
+  workerCores: number;
+  workerRssBefore: number;
+  workerPeakRss: number;
+  workerHwm: number;
+  harnessCores: number;
+}
+
+async function runBareLoop(files: string[]): Promise<BareLoopFigures> {
+  const child = launch(nodeBinary, ['--import', 'tsx', 'bench/bare-loop.ts', ...files]);
+  const output = collect(child);
+  const code = await exited(child);
+  if (code !== 0) throw new Error(`the bare loop failed (${code}): ${output.stderr}`);
+  return JSON.parse(output.stdout.trim().split('\n').pop()!) as BareLoopFigures;
+}
+
+async function measure(address: string, simulator: Simulator, shape: Shape, scale: number, run: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-worker-sync-'));
+  temporaries.add(dir);
+  try {
+    const files = await cachedMembers(cacheDirOf(shape), FIRST_HOUR, FIRST_HOUR + scale * HOUR_MS);
+    const bare = await runBareLoop(files);
+
+    const config = join(dir, 'bench.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        api_key: DEFAULT_CREDENTIALS.standard.apiKey,
+        secret_key: DEFAULT_CREDENTIALS.standard.secretKey,
+        start_date: new Date(FIRST_HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
+        base_url: simulator.urls.standard,
+        streams: ['events'],
+        destination: { type: 'local', path: join(dir, 'out') },
+      }),
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      AMPLITUDE_SYNC_TASK_QUEUE: `bench-worker-sync-${shape}-${scale}-${run}-${Date.now()}`,
+      AMPLITUDE_SYNC_NO_PROGRESS: '1',
+      // What bin/amplitude-sync.js's shebang sets; spawning node directly skips the shebang.
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    };
+    if (readMode) return await measureRead(dir, config, env, { shape, scale, run, bare });
+    // The flag bin/amplitude-sync.js runs with, as in the Dockerfile.
+    const worker = launch(
+      nodeBinary,
+      ['--max-semi-space-size=1', ...workerArgs, BIN, 'worker', '--config', config],
+      env,
+    );
+    const workerOutput = collect(worker);
+    while (!workerOutput.stdout.includes('worker listening')) {
+      if (worker.exitCode !== null) throw new Error(`the worker ended: ${workerOutput.stderr}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    const pid = worker.pid!;
+    const workerRssBefore = statusKb(pid, 'VmRSS') * 1024;
+    let workerPeakRss = workerRssBefore;
+    const sampler = setInterval(() => {
+      workerPeakRss = Math.max(workerPeakRss, statusKb(pid, 'VmRSS') * 1024);
+    }, 50);
+    const ticksBefore = cpuTicks(pid);
+    const harnessCpu = process.cpuUsage();
+    const started = performance.now();
+    const sync = launch(nodeBinary, ['--max-semi-space-size=1', BIN, 'sync', '--config', config], env);
+    const syncOutput = collect(sync);
+    const code = await exited(sync);
+    const syncSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const ticks = cpuTicks(pid) - ticksBefore;
+    const harness = process.cpuUsage(harnessCpu);
+    workerPeakRss = Math.max(workerPeakRss, statusKb(pid, 'VmRSS') * 1024);
+    const workerHwm = statusKb(pid, 'VmHWM') * 1024;
+    await stop(worker, 60_000); // a profiled worker writes its profile on the way out
+    if (code !== 0) {
+      throw new Error(
+        `sync exited ${code}:\n${syncOutput.stdout}\n${syncOutput.stderr}\nworker:\n${workerOutput.stderr.slice(-4000)}`,
+      );
+    }
+    const records = /events\s+\S+\s+(\d+) records/.exec(syncOutput.stdout);
+    const row: Row = {
+      shape,
+      scale,
+      run,
+      events: bare.events,
+      ndjsonBytes: bare.bytes,
+      bare,
+      syncSeconds,
+      syncRecords: records ? Number(records[1]) : undefined,
+      workerCores: ticks / CLOCK_TICKS / syncSeconds,
+      workerRssBefore,
+      workerPeakRss,
+      workerHwm,
+      harnessCores: (harness.user + harness.system) / 1e6 / syncSeconds,
+    };
+    if (row.syncRecords !== bare.events) {
+      console.log(
+        `  NOTE: the sync reported ${row.syncRecords ?? '?'} events, the bare loop read ${bare.events}:\n${syncOutput.stdout}`,
+      );
+    }
+    return row;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    temporaries.delete(dir);
+  }
+}
+
+/** `read` as Airbyte runs it: its stdout drained and its RECORD lines counted, never held. */
+async function measureRead(
+  dir: string,
+  config: string,
+  env: NodeJS.ProcessEnv,
+  row: Pick<Row, 'shape' | 'scale' | 'run' | 'bare'>,
+): Promise<Row> {
+  const catalog = join(dir, 'catalog.json');
+  await writeFile(
+    catalog,
+    JSON.stringify({ streams: [{ stream: { name: 'events' }, sync_mode: 'incremental' }] }),
+  );
+  const harnessCpu = process.cpuUsage();
+  const started = performance.now();
+  const read = launch(
+    nodeBinary,
+    ['--max-semi-space-size=1', ...workerArgs, BIN, 'read', '--config', config, '--catalog', catalog],
+    env,
+  );
+  // Counted natively (Buffer.indexOf), carrying a pattern's length over chunk edges: the harness
+  // shares the machine's two cores with the read.
+  const RECORD = Buffer.from('{"type":"RECORD"');
+  let records = 0;
+  let carry = Buffer.alloc(0);
+  read.stdout!.on('data', (chunk: Buffer) => {
+    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    for (let at = bytes.indexOf(RECORD); at !== -1; at = bytes.indexOf(RECORD, at + RECORD.length)) records++;
+    carry = Buffer.from(bytes.subarray(Math.max(0, bytes.length - RECORD.length + 1)));
+  });
+  let stderr = '';
+  read.stderr!.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const pid = read.pid!;
+  let peak = 0;
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, statusKb(pid, 'VmRSS') * 1024);
+      ticks = cpuTicks(pid);
+    } catch {
+      // ended between two samples
+    }
+  }, 50);
+  const code = await exited(read);
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const harness = process.cpuUsage(harnessCpu);
+  if (code !== 0) throw new Error(`read exited ${code}: ${stderr}`);
+  if (records !== row.bare.events)
+    console.log(`  NOTE: read emitted ${records} records, the bare loop read ${row.bare.events}`);
+  return {
+    ...row,
+    events: row.bare.events,
+    ndjsonBytes: row.bare.bytes,
+    syncSeconds: seconds,
+    syncRecords: records,
+    workerCores: ticks / CLOCK_TICKS / seconds,
+    workerRssBefore: 0,
+    workerPeakRss: peak,
+    workerHwm: peak,
+    harnessCores: (harness.user + harness.system) / 1e6 / seconds,
+  };
+}
+
+// --- report --------------------------------------------------------------------------------------
+
+const HEADER =
+  '| shape | scale | run | events | NDJSON MB | bare s | bare MB/s | sync s | sync MB/s | sync/bare | worker cores | worker RSS before / peak MB | worker VmHWM MB | simulator cores | Node |';
+
+function format(row: Row, node: string): string {
+  const mb = row.ndjsonBytes / MB;
+  const bareRate = mb / row.bare.seconds;
+  const syncRate = mb / row.syncSeconds;
+  return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${mb.toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${bareRate.toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${syncRate.toFixed(1)} | ${(syncRate / bareRate).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${node} |`;
+}
+
+async function nodeVersion(): Promise<string> {
+  const child = launch(nodeBinary, ['--version']);
+  const output = collect(child);
+  await exited(child);
+  return output.stdout.trim();
+}
+
+const rows: string[] = [];
+let devServer: { address: string; child: ChildProcess } | undefined;
+let simulator: Simulator | undefined;
+try {
+  const node = await nodeVersion();
+  console.log(
+    `worker + sync + bare loop on Node ${node} (${nodeBinary}); harness and simulator on ${process.version}; data from ${isoHour(FIRST_HOUR)}`,
+  );
+  devServer = await startDevServer();
+  console.log(`Temporal dev server at ${devServer.address}`);
+  for (const shape of shapes) {
+    await renderCache(shape, Math.max(...scales));
+    for (const scale of scales) {
+      simulator = await startSimulator({
+        seed: SHAPES[shape].seed,
+        projectId: PROJECT_ID,
+        dataStart: FIRST_HOUR,
+        eventsPerHour: hourCount(shape, scale),
+        eventsPerPartition: EVENTS_PER_PARTITION,
+        exportCacheDir: cacheDirOf(shape),
+      });
+      for (let run = 1; run <= runs; run++) {
+        const row = format(await measure(devServer.address, simulator, shape, scale, run), node);
+        rows.push(row);
+        console.log(`${HEADER}\n${row}`);
+      }
+      await simulator.close();
+      simulator = undefined;
+    }
+  }
+  console.log(`\n${HEADER}\n${HEADER.replace(/[^|]/g, '-')}\n${rows.join('\n')}`);
+} finally {
+  await simulator?.close();
+  await cleanUp();
+}
