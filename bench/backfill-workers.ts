@@ -5,7 +5,6 @@
 // machines it adds their cores.
 //
 //   node --import tsx bench/backfill-workers.ts [--events-per-hour 10000] [--windows-in-flight 4]
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { DAY_MS, floorToDay, HOUR_MS } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncResult } from '../src/workflows/types.ts';
+import { start as startCommand, waitForActivityPollers } from '../test/helpers/cli.ts';
 import { startDevServer } from '../test/helpers/temporal.ts';
 import { MB, startSimulatorProcess, warm } from './harness.ts';
 
@@ -43,32 +43,21 @@ await writeFile(
   }),
 );
 
-async function workers(count: number, taskQueue: string): Promise<ChildProcess[]> {
+async function workers(count: number, taskQueue: string) {
   const started = Array.from({ length: count }, () =>
-    spawn(
-      process.execPath,
-      ['--max-semi-space-size=1', 'bin/amplitude-sync.js', 'worker', '--connections', connections],
+    startCommand(
+      ['worker', '--connections', connections],
       {
-        stdio: 'ignore',
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: env.address,
-          AMPLITUDE_SYNC_TASK_QUEUE: taskQueue,
-          AMPLITUDE_BENCH_API_KEY: DEFAULT_CREDENTIALS.standard.apiKey,
-          AMPLITUDE_BENCH_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
-        },
+        TEMPORAL_ADDRESS: env.address,
+        AMPLITUDE_SYNC_TASK_QUEUE: taskQueue,
+        AMPLITUDE_BENCH_API_KEY: DEFAULT_CREDENTIALS.standard.apiKey,
+        AMPLITUDE_BENCH_SECRET_KEY: DEFAULT_CREDENTIALS.standard.secretKey,
       },
+      resolve('.'),
     ),
   );
-  for (;;) {
-    const { pollers } = await env.client.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: taskQueue },
-      taskQueueType: 2,
-    });
-    if (new Set((pollers ?? []).map((poller) => poller.identity)).size >= count) return started;
-    await new Promise((done) => setTimeout(done, 200));
-  }
+  await waitForActivityPollers(env.client, taskQueue, started, count);
+  return started;
 }
 
 try {

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { STREAM_NAMES } from '../src/amplitude/streams.ts';
 import { floorToDay, HOUR_MS } from '../src/amplitude/time.ts';
 import { progressFrame, showProgress } from '../src/progress-display.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import type { SyncResult } from '../src/workflows/types.ts';
-import { finished, start } from './helpers/cli.ts';
+import { finished, start, waitForActivityPollers } from './helpers/cli.ts';
 import {
   type Simulator,
   startSimulatorOnRealClock,
@@ -91,18 +92,7 @@ describe('one connection, two workers (dev server)', () => {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map(finished));
     });
-    for (;;) {
-      const { pollers } = await env.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue },
-        taskQueueType: 2, // activities
-      });
-      if (new Set((pollers ?? []).map((poller) => poller.identity)).size >= 2) break;
-      for (const worker of workers) {
-        if (worker.exitCode !== null) throw new Error(`a worker exited: ${worker.output.stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitForActivityPollers(env.client, taskQueue, workers);
   });
   after(async () => {
     await Promise.all(stops.map((stop) => stop()));
@@ -195,16 +185,10 @@ describe('one connection, two workers (dev server)', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // What `sync` shows on a terminal: a line per stream, the retry it waits for and why.
-    const streams = [
-      'active_users',
-      'average_session_length',
-      'annotations',
-      'cohorts',
-      'events_list',
-    ] as const;
+    const streams = STREAM_NAMES.filter((stream) => stream !== 'events');
     let frame: string[] = [];
     for (let tries = 0; tries < 100 && !frame.some((line) => line.includes('retry waiting')); tries++) {
-      frame = await progressFrame(env.client, runningId, [...streams], new Map());
+      frame = await progressFrame(env.client, runningId, streams, new Map());
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(frame.length, streams.length);
@@ -221,7 +205,7 @@ describe('one connection, two workers (dev server)', () => {
       columns: 200,
       write: (text: string) => written.push(text),
     } as unknown as NodeJS.WriteStream;
-    const display = showProgress(env.client, runningId, [...streams], terminal, 100);
+    const display = showProgress(env.client, runningId, streams, terminal, 100);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await display.stop();
     assert.ok(written.length >= 2, 'redrawn while it runs');

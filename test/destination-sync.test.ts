@@ -8,7 +8,7 @@ import { parseConfig } from '../src/config.ts';
 import type { DestinationSpec } from '../src/destination/spec.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import { runSync, SyncFailedError } from '../src/sync-runner.ts';
-import { finished, start } from './helpers/cli.ts';
+import { finished, start, waitForActivityPollers } from './helpers/cli.ts';
 import { databaseOf, eventsByHour, openUploads, streamRecords } from './helpers/destination-output.ts';
 import { destinationEnv, newBucket, newDatabase, useTestCredentials } from './helpers/destinations.ts';
 import {
@@ -83,18 +83,7 @@ describe('syncs into s3 and postgres, with two workers on one task queue (dev se
       start(['worker', '--config', configPath, '--max-activities', '2'], workerEnv, dir),
     );
     // Both poll before the sync starts, or the first could take every window.
-    for (;;) {
-      const { pollers } = await env.client.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue },
-        taskQueueType: 2, // activities
-      });
-      if (new Set((pollers ?? []).map((poller) => poller.identity)).size >= 2) break;
-      for (const worker of workers) {
-        if (worker.exitCode !== null) throw new Error(`a worker exited: ${worker.output.stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitForActivityPollers(env.client, taskQueue, workers);
     return {
       async stop() {
         for (const worker of workers) worker.kill('SIGTERM');

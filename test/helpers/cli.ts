@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Simulator } from '../../src/simulator/index.ts';
 
 const BIN = new URL('../../bin/amplitude-sync.js', import.meta.url).pathname;
@@ -79,4 +80,28 @@ export async function writeConnectionFile(
     }),
   );
   return path;
+}
+
+/**
+ * Resolves once `count` distinct workers poll the task queue for activities (each started worker
+ * process is one), so that work spreads over all of them; fails if one of `workers` exits first.
+ */
+export async function waitForActivityPollers(
+  client: Client,
+  taskQueue: string,
+  workers: ReadonlyArray<ChildProcess & { output: Run }>,
+  count = workers.length,
+): Promise<void> {
+  for (;;) {
+    const { pollers } = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue },
+      taskQueueType: 2, // activities
+    });
+    if (new Set((pollers ?? []).map((poller) => poller.identity)).size >= count) return;
+    for (const worker of workers) {
+      if (worker.exitCode !== null) throw new Error(`a worker exited: ${worker.output.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
