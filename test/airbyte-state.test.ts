@@ -1,7 +1,7 @@
 // Airbyte's source-amplitude state, in each of the shapes Airbyte stores it, read as ours.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromAirbyteState } from '../src/workflows/airbyte-state.ts';
+import { fromAirbyteState, toAirbyteStreamState } from '../src/workflows/airbyte-state.ts';
 
 const perStream = [
   {
@@ -19,7 +19,22 @@ const perStream = [
     type: 'STREAM',
     stream: { stream_descriptor: { name: 'average_session_length' }, stream_state: { date: '2026-11-30' } },
   },
+  // Airbyte's full-refresh streams: no state, or the CDK's markers; nothing to carry.
   { type: 'STREAM', stream: { stream_descriptor: { name: 'cohorts' }, stream_state: {} } },
+  {
+    type: 'STREAM',
+    stream: {
+      stream_descriptor: { name: 'annotations' },
+      stream_state: { __ab_no_cursor_state_message: true },
+    },
+  },
+  {
+    type: 'STREAM',
+    stream: {
+      stream_descriptor: { name: 'events_list' },
+      stream_state: { __ab_full_refresh_sync_complete: true },
+    },
+  },
 ];
 const ours = {
   streams: {
@@ -83,5 +98,53 @@ describe("Airbyte's state", () => {
     );
     assert.equal(fromAirbyteState([1, 2]), undefined);
     assert.equal(fromAirbyteState('text'), undefined);
+  });
+
+  it("the state read emits: Airbyte's cursor beside ours, which reads back exactly, re-check list included", () => {
+    const events = {
+      completeBefore: '2026-12-02T07:00:00Z',
+      recheck: [
+        { start: '2026-12-01T03:00:00Z', end: '2026-12-01T04:00:00Z', expires: '2026-12-08T04:00:00Z' },
+      ],
+    };
+    const emitted = [
+      {
+        type: 'STREAM',
+        stream: {
+          stream_descriptor: { name: 'events' },
+          stream_state: toAirbyteStreamState('events', events),
+        },
+      },
+      {
+        type: 'STREAM',
+        stream: {
+          stream_descriptor: { name: 'active_users' },
+          stream_state: toAirbyteStreamState('active_users', { completeBefore: '2026-12-02' }),
+        },
+      },
+    ];
+    assert.equal(emitted[0]!.stream.stream_state.server_upload_time, '2026-12-02 07:00:00.000000');
+    assert.equal(
+      emitted[1]!.stream.stream_state.date,
+      '2026-12-01',
+      'the last complete day, as Airbyte writes it',
+    );
+    assert.deepEqual(fromAirbyteState(emitted), {
+      state: { streams: { events, active_users: { completeBefore: '2026-12-02' } } },
+      problems: [],
+    });
+    // Without ours (as Airbyte's connector would keep it), Airbyte's cursor alone starts at the same hour.
+    const airbyteOnly = {
+      events: { server_upload_time: emitted[0]!.stream.stream_state.server_upload_time },
+    };
+    assert.deepEqual(fromAirbyteState(airbyteOnly)?.state.streams.events, {
+      completeBefore: events.completeBefore,
+    });
+    assert.match(
+      fromAirbyteState({
+        events: { server_upload_time: '2026-12-02 07:00:00', amplitude_sync: { completeBefore: 'soon' } },
+      })!.problems[0]!,
+      /amplitude_sync of events: completeBefore "soon" is not a UTC time/,
+    );
   });
 });
