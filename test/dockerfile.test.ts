@@ -103,7 +103,7 @@ function dockerfileProblems(text: string, dockerignore: string, engines: string,
       ?.args.split(/\s+/)[0] ?? '';
   const base = /^node:(\d+)\.(\d+)(?:\.(\d+))?-bookworm-slim$/.exec(from);
   const [, major, minor, patch] = /(\d+)\.(\d+)\.(\d+)/.exec(engines)!.map(Number);
-  if (!base) problems.push(`FROM ${from}: expected a pinned node:20.x-bookworm-slim`);
+  if (!base) problems.push(`FROM ${from}: expected a pinned node:<major>.<minor>-bookworm-slim`);
   else {
     const [tagMajor, tagMinor, tagPatch] = base
       .slice(1)
@@ -281,7 +281,7 @@ describe('Dockerfile', () => {
         /AIRBYTE_ENTRYPOINT .*must be the ENTRYPOINT/,
       ));
     test('a Node too old for package.json, an unknown command, root', () => {
-      expectProblem(dockerfile.replace(/^FROM node:\S+$/m, 'FROM node:20.17-bookworm-slim'), /needs Node/);
+      expectProblem(dockerfile.replace(/^FROM node:\S+$/m, 'FROM node:24.10-bookworm-slim'), /needs Node/);
       expectProblem(dockerfile.replace('CMD ["worker"', 'CMD ["serve"'), /CMD .*not a command/);
       expectProblem(dockerfile.replace(/^USER .*$/m, ''), /runs as root/);
     });
