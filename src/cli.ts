@@ -166,10 +166,11 @@ async function readStateFile(path: string): Promise<SyncState> {
     );
   }
   if (airbyte) {
+    const cursors = Object.entries(state.streams).map(
+      ([stream, cursor]) => `${stream} from ${cursor?.completeBefore}`,
+    );
     console.error(
-      `--state ${path}: Airbyte's state, read as ${Object.entries(state.streams)
-        .map(([stream, cursor]) => `${stream} from ${cursor?.completeBefore}`)
-        .join(', ')}`,
+      `--state ${path}: Airbyte's state, read as ${cursors.join(', ') || 'no cursor (every stream from start_date)'}`,
     );
   }
   return state;
@@ -361,6 +362,7 @@ async function checkCommand(args: string[]): Promise<number> {
   const values = options('check', args, { config: { type: 'string' } });
   if (!values) return 0;
   if (!values.config) throw new UsageError('check needs --config FILE');
+  const configPath = values.config;
   const failed = (message: string, code: number) => {
     console.error(`connection check failed: ${message}`);
     console.log(JSON.stringify(connectionStatusMessage(message)));
@@ -368,28 +370,29 @@ async function checkCommand(args: string[]): Promise<number> {
   };
   let config: ConnectionConfig;
   try {
-    config = await loadConfigFile(values.config, process.env, configOptions());
+    config = await loadConfigFile(configPath, process.env, configOptions());
   } catch (error) {
     if (error instanceof ConfigError) return failed(error.message, 2);
     throw error;
   }
-  const destination = (await namesDestination(values.config)) ? destinationOf(config) : undefined;
-  return withTemporal(config, async (client, taskQueue) => {
-    try {
-      const result = await client.workflow.execute('check', {
-        taskQueue,
-        workflowId: `${connectionId(values.config!, config)}-check`,
-        args: [destination ? { destination } : {}],
-        staticSummary: `connection check: Amplitude${destination ? ' and the destination' : ''}`,
-      });
-      console.error(`connection ok: ${JSON.stringify(result)}`);
-      console.log(JSON.stringify(connectionStatusMessage()));
-      return 0;
-    } catch (error) {
-      if (!(error instanceof WorkflowFailedError)) throw error;
-      return failed(rootMessage(error), 1);
-    }
-  });
+  const destination = (await namesDestination(configPath)) ? destinationOf(config) : undefined;
+  const check = (client: Client, taskQueue: string) =>
+    client.workflow.execute('check', {
+      taskQueue,
+      workflowId: `${connectionId(configPath, config)}-check`,
+      args: [destination ? { destination } : {}],
+      staticSummary: `connection check: Amplitude${destination ? ' and the destination' : ''}`,
+    });
+  try {
+    const result = await withTemporal(config, check);
+    console.error(`connection ok: ${JSON.stringify(result)}`);
+    console.log(JSON.stringify(connectionStatusMessage()));
+    return 0;
+  } catch (error) {
+    // Whatever stops the check (a wrong key, the embedded server, the cluster) is its verdict.
+    if (error instanceof WorkflowFailedError) return failed(rootMessage(error), 1);
+    return failed(`the check could not run: ${(error as Error).message}`, 1);
+  }
 }
 
 /** Whether the config file sets `destination` (an Airbyte config does not: check then leaves it be). */

@@ -1,7 +1,7 @@
 // The Airbyte protocol on the command line, run as Airbyte runs a connector: a separate process per
 // command, JSON messages on stdout, against the simulator over loopback and an embedded Temporal.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
@@ -11,11 +11,16 @@ import { airbyteSpec } from '../src/airbyte/spec.ts';
 import { STREAM_NAMES, type StreamName } from '../src/amplitude/streams.ts';
 import { HOUR_MS, isoDate, isoHour } from '../src/amplitude/time.ts';
 import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
-import { run } from './helpers/cli.ts';
+import { finished, run, start } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { expectedEventPartitions } from './helpers/output.ts';
 
 const DAY = 24 * HOUR_MS;
+
+interface StatusTrace {
+  type: 'STREAM_STATUS';
+  stream_status: { stream_descriptor: { name: StreamName }; status: string };
+}
 
 interface Message {
   type: string;
@@ -208,8 +213,14 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
     assert.equal(sim.requests.length, before, 'nothing was asked of Amplitude');
   });
 
-  it('read emits the ground truth with a STATE after it; the next read from that state emits only the lookback', async () => {
-    const config = await file('read.json', airbyteConfig());
+  it('read emits the ground truth with STATEs as it goes; each next read from the last STATE emits only the lookback', async () => {
+    // One-hour windows, one at a time: the sync takes long enough for STATEs along the way.
+    const config = await file(
+      'read.json',
+      airbyteConfig({ request_time_range: 1, export_windows_in_flight: 1 }),
+    );
+    const scratch = await temporaryDirectory('read-tmp-');
+    const readEnv = env({ TMPDIR: scratch });
     const catalog = await file(
       'catalog.json',
       configuredCatalog({
@@ -221,14 +232,37 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
         events_list: 'full_refresh',
       }),
     );
-    const first = await run(['read', '--config', config, '--catalog', catalog], env(), dir);
+    const first = await run(['read', '--config', config, '--catalog', catalog], readEnv, dir);
     assert.equal(first.code, 0, first.stderr);
     const output = messages(first.stdout);
     assert.deepEqual(
       [...new Set(output.map((m) => m.type))].sort(),
-      ['LOG', 'RECORD', 'STATE'],
-      'records, states and logs only',
+      ['LOG', 'RECORD', 'STATE', 'TRACE'],
+      'records, states, logs and stream statuses only',
     );
+    assert.deepEqual(await readdir(scratch), [], 'the scratch directories are gone');
+
+    // Each stream: STARTED before its records, RUNNING with the first, COMPLETE after the last.
+    for (const stream of STREAM_NAMES) {
+      const statuses = output
+        .map((message, index) => ({ message, index }))
+        .filter(({ message }) => message.trace?.type === 'STREAM_STATUS')
+        .filter(
+          ({ message }) =>
+            (message.trace as unknown as StatusTrace).stream_status.stream_descriptor.name === stream,
+        );
+      assert.deepEqual(
+        statuses.map(({ message }) => (message.trace as unknown as StatusTrace).stream_status.status),
+        ['STARTED', 'RUNNING', 'COMPLETE'],
+        stream,
+      );
+      const records = output.flatMap((message, index) => (message.record?.stream === stream ? [index] : []));
+      assert.ok(
+        statuses[0]!.index < records[0]! && statuses[1]!.index < records[0]!,
+        `${stream} started first`,
+      );
+      assert.ok(statuses[2]!.index > records.at(-1)!, `${stream} complete after its records`);
+    }
 
     // Every record validates against its stream's schema from discover.
     const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
@@ -243,7 +277,7 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
 
     // Events: exactly the ground truth up to the final state, each record once.
     const eventStates = statesOf(output, 'events');
-    assert.ok(eventStates.length > 0, 'events has a STATE');
+    assert.ok(eventStates.length >= 2, `events has STATEs along the way (${eventStates.length})`);
     const watermark = Date.parse(cursorOf(eventStates.at(-1)!.message));
     const events = recordsOf(output, 'events');
     assert.equal(new Set(events.map((e) => e.uuid)).size, events.length, 'no event twice');
@@ -297,36 +331,103 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
       assert.deepEqual(statesOf(output, stream), [], `${stream} is full refresh: no state`);
     }
 
-    // The next read, given the last STATE per stream as Airbyte passes it.
-    const lastStates = (['events', 'active_users'] as const).map(
-      (stream) => statesOf(output, stream).at(-1)!.message.state,
-    );
-    const state = await file('state.json', lastStates);
-    const before = sim.requests.length;
-    const second = await run(
-      ['read', '--config', config, '--catalog', catalog, '--state', state],
-      env(),
-      dir,
-    );
-    assert.equal(second.code, 0, second.stderr);
-    const again = messages(second.stdout);
-    const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
-    assert.ok(exports.length > 0);
-    for (const request of exports)
-      assert.ok(request.exportHours!.start >= watermark - 6 * HOUR_MS, 'only the lookback');
-    const reread = recordsOf(again, 'events');
-    const lookback = expectedEventPartitions(sim, watermark - 6 * HOUR_MS, watermark);
-    assert.ok(reread.length > 0 && reread.length < events.length);
-    assert.deepEqual(
-      reread.filter((e) => Date.parse(e.server_upload_time as string) < watermark),
-      lookback.flatMap((partition) => partition.records()),
-    );
-    for (const user of recordsOf(again, 'active_users'))
-      assert.ok(
-        Date.parse(user.date as string) >= Date.parse(usersCursor) - 3 * DAY,
-        'the dashboard lookback only',
+    // The next reads, each given the last STATE per stream of the one before, as Airbyte passes it.
+    const lastStatesOf = (messages: Message[]) =>
+      (['events', 'active_users'] as const).map((stream) => statesOf(messages, stream).at(-1)!.message.state);
+    let previous = output;
+    for (const next of ['second', 'third']) {
+      const state = await file(`state-before-${next}.json`, lastStatesOf(previous));
+      const from = Date.parse(cursorOf(statesOf(previous, 'events').at(-1)!.message));
+      const usersFrom = Date.parse(cursorOf(statesOf(previous, 'active_users').at(-1)!.message));
+      const before = sim.requests.length;
+      const result = await run(
+        ['read', '--config', config, '--catalog', catalog, '--state', state],
+        readEnv,
+        dir,
       );
-    assert.ok(Date.parse(cursorOf(statesOf(again, 'events').at(-1)!.message)) >= watermark);
+      assert.equal(result.code, 0, result.stderr);
+      const again = messages(result.stdout);
+      const exports = sim.requests.slice(before).filter((r) => r.path === '/api/2/export');
+      assert.ok(exports.length > 0);
+      for (const request of exports)
+        assert.ok(request.exportHours!.start >= from - 6 * HOUR_MS, `${next} read: only the lookback`);
+      const reread = recordsOf(again, 'events');
+      const lookback = expectedEventPartitions(sim, from - 6 * HOUR_MS, from);
+      assert.ok(reread.length > 0 && reread.length < events.length);
+      assert.deepEqual(
+        reread.filter((e) => Date.parse(e.server_upload_time as string) < from),
+        lookback.flatMap((partition) => partition.records()),
+        `${next} read: the lookback's events, once`,
+      );
+      for (const user of recordsOf(again, 'active_users'))
+        assert.ok(Date.parse(user.date as string) >= usersFrom - 3 * DAY, 'the dashboard lookback only');
+      const last = statesOf(again, 'events').at(-1)!.message;
+      assert.ok(Date.parse(cursorOf(last)) >= from);
+      assert.equal(
+        (last.state!.stream.stream_state.amplitude_sync as { recheck?: unknown }).recheck,
+        undefined,
+        'no hour goes on the re-check list for having been read before',
+      );
+      previous = again;
+    }
+    assert.deepEqual(await readdir(scratch), []);
+  });
+
+  it('read takes the states Airbyte passes for streams without a cursor, and an empty state', async () => {
+    const config = await file('read-markers.json', airbyteConfig());
+    const catalog = await file('catalog-markers.json', configuredCatalog({ annotations: 'full_refresh' }));
+    const states = [
+      [],
+      [
+        {
+          type: 'STREAM',
+          stream: {
+            stream_descriptor: { name: 'annotations' },
+            stream_state: { __ab_no_cursor_state_message: true },
+          },
+        },
+      ],
+      [{ type: 'STREAM', stream: { stream_descriptor: { name: 'events' }, stream_state: null } }],
+      { type: 'GLOBAL', global: { shared_state: {} } },
+      { type: 'LEGACY', data: null },
+    ];
+    for (const [index, content] of states.entries()) {
+      const state = await file(`markers-${index}.json`, content);
+      const result = await run(
+        ['read', '--config', config, '--catalog', catalog, '--state', state],
+        env(),
+        dir,
+      );
+      assert.equal(result.code, 0, `${JSON.stringify(content)}: ${result.stdout}${result.stderr}`);
+      assert.deepEqual(recordsOf(messages(result.stdout), 'annotations'), sim.groundTruth.annotations());
+    }
+  });
+
+  it('read whose reader goes away cancels its sync and removes its scratch directory', async () => {
+    const config = await file(
+      'read-epipe.json',
+      airbyteConfig({ request_time_range: 1, export_windows_in_flight: 1 }),
+    );
+    const catalog = await file('catalog-epipe.json', configuredCatalog({ events: 'full_refresh' }));
+    const scratch = await temporaryDirectory('read-epipe-tmp-');
+    const child = start(['read', '--config', config, '--catalog', catalog], env({ TMPDIR: scratch }), dir);
+    // The reader takes the first records, then closes the pipe.
+    await new Promise<void>((resolve) => {
+      const onData = () => {
+        if (!child.output.stdout.includes('"type":"RECORD"')) return;
+        child.stdout!.off('data', onData);
+        child.stdout!.destroy();
+        resolve();
+      };
+      child.stdout!.on('data', onData);
+    });
+    const result = await finished(child);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /amplitude-sync read stopped: output closed: .*EPIPE.*its sync was cancelled/,
+    );
+    assert.deepEqual(await readdir(scratch), [], 'the scratch directories are gone');
   });
 
   it("read takes a state written by Airbyte's source-amplitude: events start at its cursor's hour, less the lookback", async () => {
@@ -371,7 +472,7 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
     const catalog = await file('catalog-3.json', configuredCatalog({ annotations: 'full_refresh' }));
     const result = await run(['read', '--config', config, '--catalog', catalog], env(), dir);
     assert.equal(result.code, 1);
-    const trace = messages(result.stdout).find((m) => m.type === 'TRACE');
+    const trace = messages(result.stdout).find((m) => m.trace?.type === 'ERROR');
     assert.ok(trace, result.stdout);
     assert.equal(trace.trace!.error.failure_type, 'config_error');
     assert.match(trace.trace!.error.message, /invalid API key or wrong data region/);

@@ -147,4 +147,25 @@ describe("Airbyte's state", () => {
       /amplitude_sync of events: completeBefore "soon" is not a UTC time/,
     );
   });
+
+  it('a state without cursors (empty, reset streams, full-refresh markers, a global state without streams) is no state', () => {
+    const none = { state: { streams: {} }, problems: [] };
+    assert.deepEqual(fromAirbyteState([]), none);
+    assert.deepEqual(fromAirbyteState(perStream.slice(3)), none, "the CDK's markers alone");
+    assert.deepEqual(
+      fromAirbyteState([
+        { type: 'STREAM', stream: { stream_descriptor: { name: 'events' }, stream_state: null } },
+      ]),
+      none,
+    );
+    assert.deepEqual(
+      fromAirbyteState({ events: {}, active_users: { __ab_no_cursor_state_message: true } }),
+      none,
+    );
+    assert.deepEqual(fromAirbyteState({ type: 'GLOBAL', global: { shared_state: {} } }), none);
+    assert.deepEqual(fromAirbyteState({ type: 'LEGACY', data: null }), none);
+    assert.deepEqual(fromAirbyteState({ events: 'x' })?.problems, [
+      'Airbyte state of events: "x" is not a stream state object',
+    ]);
+  });
 });

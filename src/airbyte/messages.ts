@@ -1,6 +1,5 @@
 // The Airbyte protocol's messages, one JSON object a line on stdout, written with backpressure so that a
 // slow reader (Airbyte's destination) holds the sync's output instead of our memory.
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { StreamName } from '../amplitude/streams.ts';
 import type { AirbyteCatalog } from './catalog.ts';
@@ -30,6 +29,17 @@ export const streamStateMessage = (stream: StreamName, streamState: AirbyteStrea
   state: { type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: streamState } },
 });
 
+export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
+
+export const streamStatusMessage = (stream: StreamName, status: StreamStatus) => ({
+  type: 'TRACE',
+  trace: {
+    type: 'STREAM_STATUS',
+    emitted_at: Date.now(),
+    stream_status: { stream_descriptor: { name: stream }, status },
+  },
+});
+
 export const errorTraceMessage = (kind: FailureKind, message: string, internal?: string) => ({
   type: 'TRACE',
   trace: {
@@ -44,16 +54,39 @@ export function recordLine(stream: StreamName, json: string, emittedAt: number):
   return `{"type":"RECORD","record":{"stream":"${stream}","data":${json},"emitted_at":${emittedAt}}}\n`;
 }
 
-/** Writes protocol lines to `out`, waiting for it to drain when its buffer is full. */
+/** The reader of our output went away (EPIPE): nothing more can be delivered. */
+export class OutputClosedError extends Error {
+  override name = 'OutputClosedError';
+}
+
+/**
+ * Writes protocol lines to `out`, waiting for it to drain when its buffer is full. `closed` aborts when
+ * `out` fails (its reader went away): whoever produces the lines stops then.
+ */
 export class ProtocolWriter {
-  constructor(private readonly out: Writable) {}
+  readonly #closing = new AbortController();
+  readonly closed = this.#closing.signal;
+
+  constructor(private readonly out: Writable) {
+    out.on('error', (error) => this.#closing.abort(new OutputClosedError(`output closed: ${error.message}`)));
+  }
 
   async message(message: object): Promise<void> {
     await this.lines(`${JSON.stringify(message)}\n`);
   }
 
   async lines(text: string): Promise<void> {
-    if (text.length === 0) return;
-    if (!this.out.write(text)) await once(this.out, 'drain');
+    if (this.closed.aborted) throw this.closed.reason;
+    if (text.length === 0 || this.out.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.closed.removeEventListener('abort', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.closed.addEventListener('abort', done);
+    });
+    if (this.closed.aborted) throw this.closed.reason;
   }
 }

@@ -1,8 +1,9 @@
 // `read`'s records: the partitions the sync commits into a scratch directory (each published by an
 // atomic rename, so a partition seen is a partition complete), turned into RECORD lines as they appear.
-// Each partition is streamed through gunzip in chunks, so memory stays flat whatever its size.
+// Each partition is streamed through gunzip in chunks, so memory stays flat whatever its size, and
+// deleted once out, so the disk holds only what is still to be emitted.
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { StreamName } from '../amplitude/streams.ts';
@@ -10,44 +11,47 @@ import { parsePartition } from '../destination/layout.ts';
 import { type ProtocolWriter, recordLine } from './messages.ts';
 
 export class PartitionFeed {
-  /** Partition -> the version of it already emitted (a rewrite within the sync is emitted again). */
-  readonly #emitted = new Map<string, string>();
+  #claims = 0;
+  readonly #started = new Set<StreamName>();
   records = 0;
 
   constructor(
     private readonly root: string,
     private readonly streams: ReadonlySet<StreamName>,
     private readonly out: ProtocolWriter,
+    /** Before a stream's first record. */
+    private readonly onFirstRecords: (stream: StreamName) => Promise<void> = async () => {},
   ) {}
 
-  /** Emits every partition committed since the last call; returns the streams that had any. */
-  async emitNew(): Promise<Set<StreamName>> {
-    const fed = new Set<StreamName>();
-    for (const { partition, stream, version } of await this.#committed()) {
-      if (this.#emitted.get(partition) === version) continue;
-      await this.#emit(partition, stream);
-      this.#emitted.set(partition, version);
-      fed.add(stream);
-    }
-    return fed;
-  }
-
-  async #committed() {
+  /**
+   * Emits every partition committed since the last call, then deletes it, so the scratch directory
+   * holds only what is not out yet. A partition is first renamed to
+   * a name of its own: a rewrite of the same partition meanwhile lands beside it and is emitted next.
+   */
+  async emitNew(): Promise<void> {
     const names = await readdir(this.root, { recursive: true }).catch(() => [] as string[]);
-    const found: Array<{ partition: string; stream: StreamName; version: string }> = [];
     for (const partition of names.sort()) {
       const parsed = parsePartition(partition);
       if (!parsed || !this.streams.has(parsed.stream)) continue;
-      const info = await stat(join(this.root, partition)).catch(() => undefined);
-      if (info) found.push({ partition, stream: parsed.stream, version: `${info.mtimeMs}/${info.size}` });
+      const claimed = join(this.root, `${partition}.${++this.#claims}.emitting`);
+      try {
+        await rename(join(this.root, partition), claimed);
+      } catch {
+        continue; // replaced between the listing and now: the next call takes it
+      }
+      if (!this.#started.has(parsed.stream)) {
+        this.#started.add(parsed.stream);
+        await this.onFirstRecords(parsed.stream);
+      }
+      await this.#emit(claimed, parsed.stream);
+      await rm(claimed, { force: true });
     }
-    return found;
   }
 
-  async #emit(partition: string, stream: StreamName): Promise<void> {
+  async #emit(path: string, stream: StreamName): Promise<void> {
     const emittedAt = Date.now();
     let rest = '';
-    const lines = createReadStream(join(this.root, partition)).pipe(createGunzip());
+    const lines = createReadStream(path).pipe(createGunzip());
     lines.setEncoding('utf8');
     for await (const chunk of lines as AsyncIterable<string>) {
       const parts = (rest + chunk).split('\n');

@@ -23,7 +23,14 @@ import { carriedState, stateProblems } from '../workflows/state.ts';
 import type { StreamProgress } from '../workflows/stream.ts';
 import type { StreamState, StreamSummary, SyncResult, SyncState, Tuning } from '../workflows/types.ts';
 import { type ReadSelection, readSelection } from './configured-catalog.ts';
-import { errorTraceMessage, logMessage, type ProtocolWriter, streamStateMessage } from './messages.ts';
+import {
+  errorTraceMessage,
+  logMessage,
+  OutputClosedError,
+  type ProtocolWriter,
+  streamStateMessage,
+  streamStatusMessage,
+} from './messages.ts';
 import { PartitionFeed } from './partition-feed.ts';
 
 export interface ReadOptions {
@@ -40,7 +47,7 @@ export class ReadInputError extends Error {
   override name = 'ReadInputError';
 }
 
-const POLL_MS = 1_000;
+const POLL_MS = 500;
 
 async function readJson(path: string, what: string): Promise<unknown> {
   try {
@@ -174,9 +181,13 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
   const workflowId = `amplitude-sync-read-${Date.now()}-${randomUUID().slice(0, 8)}`;
   const settings = {
     ...syncSettings({ ...config, streams: selection.streams, destination: { type: 'local', path: scratch } }),
+    // The scratch directory holds only what this sync wrote (and less, once emitted): nothing to count.
+    reconcile: false,
     ...(options.tuning ? { tuning: options.tuning } : {}),
   };
-  const feed = new PartitionFeed(scratch, new Set(selection.streams), out);
+  const feed = new PartitionFeed(scratch, new Set(selection.streams), out, (stream) =>
+    out.message(streamStatusMessage(stream, 'RUNNING')),
+  );
   const emitted = new Map<StreamName, string>();
   const emitState = async (stream: StreamName, streamState: StreamState) => {
     const text = JSON.stringify(streamState);
@@ -190,47 +201,70 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
       `reading ${selection.streams.map((s) => `${s} (${selection.incremental.has(s) ? (state.streams[s] ? `incremental from ${state.streams[s]!.completeBefore}` : 'incremental from start_date') : 'full refresh'})`).join(', ')} through Temporal workflow ${workflowId}`,
     ),
   );
+  // Stopped by a signal, or by the reader going away: the sync is cancelled, and waited for.
+  const stop = new AbortController();
+  for (const signal of [options.signal, out.closed]) {
+    if (signal?.aborted) stop.abort();
+    signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  }
+  let statusesReported = false;
+  const reportStatuses = async (final: SyncResult | undefined) => {
+    if (statusesReported) return;
+    statusesReported = true;
+    for (const stream of selection.streams) {
+      const complete = final?.streams[stream]?.status === 'complete';
+      await out.message(streamStatusMessage(stream, complete ? 'COMPLETE' : 'INCOMPLETE'));
+    }
+  };
 
   try {
+    for (const stream of selection.streams) await out.message(streamStatusMessage(stream, 'STARTED'));
     return await withReadTemporal(config, async (client, taskQueue) => {
       let finished = false;
       let outcome: SyncResult | Error | undefined;
-      const sync = runSync({
+      const settled = runSync({
         client,
         workflowId,
         taskQueue,
         settings,
         state,
-        ...(options.signal ? { signal: options.signal } : {}),
-        onRetry: (line) => void out.message(logMessage('WARN', line)),
-      }).then(
-        (result) => {
-          outcome = result;
-        },
-        (error: Error) => {
-          outcome = error;
-        },
-      );
-      const tick = async () => {
-        const live = await liveStates(client, workflowId, selection.incremental);
+        signal: stop.signal,
+        onRetry: (line) => void out.message(logMessage('WARN', line)).catch(() => {}),
+      })
+        .then(
+          (result) => {
+            outcome = result;
+          },
+          (error: Error) => {
+            outcome = error;
+          },
+        )
+        .finally(() => {
+          finished = true;
+        });
+      try {
+        while (!finished) {
+          await Promise.race([settled, sleep(POLL_MS)]);
+          if (finished) break;
+          const live = await liveStates(client, workflowId, selection.incremental);
+          await feed.emitNew();
+          for (const [stream, streamState] of live) await emitState(stream, streamState);
+        }
+        await settled;
         await feed.emitNew();
-        for (const [stream, streamState] of live) await emitState(stream, streamState);
-      };
-      const settled = sync.finally(() => {
-        finished = true;
-      });
-      while (!finished) {
-        await Promise.race([settled, sleep(POLL_MS)]);
-        if (!finished) await tick();
+      } catch (error) {
+        // The output failed: cancel the sync and wait for it, so that no workflow is left behind.
+        stop.abort();
+        await settled;
+        throw error;
       }
-      await settled;
-      await feed.emitNew();
       const final =
         outcome instanceof SyncFailedError ? outcome.partial : outcome instanceof Error ? undefined : outcome;
       for (const stream of selection.incremental) {
         const streamState = final?.state.streams[stream];
         if (streamState) await emitState(stream, streamState);
       }
+      await reportStatuses(final);
       if (outcome instanceof SyncFailedError) {
         await out.message(
           errorTraceMessage(failureKind(outcome), `amplitude-sync read failed: ${outcome.message}`),
@@ -244,7 +278,12 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
       return 0;
     });
   } catch (error) {
+    if (error instanceof OutputClosedError || out.closed.aborted) {
+      console.error(`amplitude-sync read stopped: ${(error as Error).message}; its sync was cancelled`);
+      return 1;
+    }
     const cancelled = error instanceof SyncCancelledError;
+    await reportStatuses(undefined);
     await out.message(
       errorTraceMessage(
         'system_error',

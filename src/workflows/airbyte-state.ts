@@ -37,7 +37,10 @@ function day(value: unknown): string | undefined {
   return match && !Number.isNaN(Date.parse(`${match[1]}T00:00:00Z`)) ? match[1] : undefined;
 }
 
-/** Per stream name, its Airbyte stream state, from any of Airbyte's state shapes; undefined if none. */
+/**
+ * Per stream name, its Airbyte stream state, from any of Airbyte's state shapes (possibly none: an
+ * empty list, a global state without streams); undefined when `value` is not an Airbyte state.
+ */
 function streamStates(value: unknown): Map<string, unknown> | undefined {
   const messages = Array.isArray(value) ? value : [value];
   const states = new Map<string, unknown>();
@@ -52,34 +55,35 @@ function streamStates(value: unknown): Map<string, unknown> | undefined {
       if (typeof name !== 'string' || !isObject(stream)) return undefined;
       states.set(name, stream.stream_state);
     } else if (message.type === 'GLOBAL' || isObject(global)) {
-      if (!isObject(global) || !Array.isArray(global.stream_states)) return undefined;
-      for (const entry of global.stream_states) {
+      if (!isObject(global)) return undefined;
+      for (const entry of Array.isArray(global.stream_states) ? global.stream_states : []) {
         const name =
           isObject(entry) && isObject(entry.stream_descriptor) ? entry.stream_descriptor.name : undefined;
         if (typeof name !== 'string' || !isObject(entry)) return undefined;
         states.set(name, entry.stream_state);
       }
+    } else if (message.type === 'LEGACY' || isObject(message.data)) {
+      if (message.data === null || message.data === undefined) continue;
+      if (!isObject(message.data)) return undefined;
+      for (const [name, state] of Object.entries(message.data)) states.set(name, state);
     } else {
-      const legacy = message.type === 'LEGACY' || isObject(message.data) ? message.data : message;
-      if (!isObject(legacy)) return undefined;
-      for (const [name, state] of Object.entries(legacy)) states.set(name, state);
+      // The legacy object by stream name, bare: one of its keys must be a stream's.
+      const names = Object.keys(message);
+      if (names.length > 0 && !names.some(isStreamName)) return undefined;
+      for (const [name, state] of Object.entries(message)) states.set(name, state);
     }
   }
-  return states.size > 0 ? states : undefined;
+  return states;
 }
 
 /**
- * Our state for an Airbyte state, or undefined when `value` is not one. Problems (an unknown stream, a
- * cursor that is not a time) are returned to be named, never guessed around.
+ * Our state for an Airbyte state, or undefined when `value` is not one. A stream without a cursor
+ * (reset, full refresh, the CDK's markers) has no state; problems (an unknown stream, a cursor that
+ * is not a time) are returned to be named, never guessed around.
  */
 export function fromAirbyteState(value: unknown): { state: SyncState; problems: string[] } | undefined {
   const states = streamStates(value);
   if (!states) return undefined;
-  const recognised = [...states.entries()].some(
-    ([name, state]) =>
-      isStreamName(name) && isObject(state) && ('server_upload_time' in state || 'date' in state),
-  );
-  if (!recognised) return undefined;
   const state: SyncState = { streams: {} };
   const problems: string[] = [];
   for (const [name, streamState] of states) {
@@ -88,7 +92,11 @@ export function fromAirbyteState(value: unknown): { state: SyncState; problems: 
       continue;
     }
     const kind = STREAMS[name as StreamName].kind;
-    if (kind === 'snapshot' || !isObject(streamState) || Object.keys(streamState).length === 0) continue;
+    if (kind === 'snapshot' || streamState === null || streamState === undefined) continue;
+    if (!isObject(streamState)) {
+      problems.push(`Airbyte state of ${name}: ${JSON.stringify(streamState)} is not a stream state object`);
+      continue;
+    }
     const own = streamState[OWN_CURSOR];
     if (own !== undefined) {
       const ownProblems = stateProblems({ streams: { [name]: own } });
@@ -96,9 +104,10 @@ export function fromAirbyteState(value: unknown): { state: SyncState; problems: 
       else problems.push(...ownProblems.map((problem) => `Airbyte state's ${OWN_CURSOR} of ${problem}`));
       continue;
     }
-    const cursor = kind === 'export' ? hourStart(streamState.server_upload_time) : day(streamState.date);
+    const field = kind === 'export' ? 'server_upload_time' : 'date';
+    if (!(field in streamState)) continue;
+    const cursor = kind === 'export' ? hourStart(streamState[field]) : day(streamState[field]);
     if (!cursor) {
-      const field = kind === 'export' ? 'server_upload_time' : 'date';
       problems.push(
         `Airbyte state of ${name}: ${field} ${JSON.stringify(streamState[field])} is not a time Airbyte writes`,
       );

@@ -150,7 +150,7 @@ async function reconcile(
   state: SyncState,
 ): Promise<ReconcileResult | { error: string } | undefined> {
   const events = state.streams.events;
-  if (!events || !settings.streams.includes('events')) return undefined;
+  if (!events || !settings.streams.includes('events') || settings.reconcile === false) return undefined;
   const recheckDays = settings.exportRecheckDays ?? DEFAULT_RECHECK_DAYS;
   try {
     const result = await reconcileCounts({

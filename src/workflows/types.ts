@@ -20,6 +20,11 @@ export interface SyncSettings {
   projectTimezone: string;
   /** Where the data goes (earlier versions: the local root's absolute path). */
   destination: string | DestinationSpec;
+  /**
+   * false: no count reconciliation at the end (for `read`, whose scratch destination holds only what
+   * this sync wrote, so every earlier hour would look missing). Unset: reconcile.
+   */
+  reconcile?: boolean;
   tuning?: Partial<Tuning>;
 }
 
