@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createGunzip } from 'node:zlib';
-import { type LineBatch, LineSplitter } from '../src/amplitude/export-decoder.ts';
 import { DAY_MS, floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
+import { type BareLoopFigures, bareLoop, cachedMembers } from './bare-loop.ts';
 import { type ActivityFigures, runActivity, startSimulatorProcess, warm } from './harness.ts';
 
 const MB = 1e6;
@@ -22,43 +20,6 @@ const { values } = parseArgs({
 const cacheDir = resolve(values['cache-dir']);
 const rounds = Math.max(1, Number(values.rounds));
 
-function parseAll(batches: LineBatch[]): number {
-  let lines = 0;
-  for (const { buffer, bounds } of batches) {
-    for (let i = 0; i < bounds.length; i += 2) JSON.parse(buffer.toString('utf8', bounds[i], bounds[i + 1]));
-    lines += bounds.length / 2;
-  }
-  return lines;
-}
-
-/** The bare baseline: gunzip + line split + JSON.parse over the cached gzip members, no output. */
-async function bareBaseline(files: string[]) {
-  let events = 0;
-  let bytes = 0;
-  const started = performance.now();
-  for (const file of files) {
-    const splitter = new LineSplitter();
-    for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
-      createGunzip({ chunkSize: 256 * 1024 }),
-    )) {
-      bytes += (chunk as Buffer).length;
-      events += parseAll(splitter.push(chunk as Buffer));
-    }
-    events += parseAll(splitter.end());
-  }
-  return { events, bytes, seconds: (performance.now() - started) / 1000 };
-}
-
-async function cachedMembers(start: number, end: number): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(cacheDir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.json.gz')) continue;
-    const hour = Date.parse(`${entry.name.slice(0, 13)}:00:00Z`);
-    if (hour >= start && hour < end) files.push(join(entry.parentPath, entry.name));
-  }
-  return files.sort();
-}
-
 async function measure(url: string, gigabytes: number) {
   const hours = Math.max(1, Math.round((gigabytes * 1e9) / (EVENTS_PER_HOUR * APPROXIMATE_LINE_BYTES)));
   const start = floorToDay(Date.now()) - 2 * DAY_MS;
@@ -70,12 +31,12 @@ async function measure(url: string, gigabytes: number) {
 
   // Alternated and repeated: the best run of each is compared, so a noisy neighbour slowing one run
   // does not decide the ratio. Peak RSS is the highest of all activity runs.
-  const members = await cachedMembers(start, end);
+  const members = await cachedMembers(cacheDir, start, end);
   const activities: ActivityFigures[] = [];
-  const baselines: Array<Awaited<ReturnType<typeof bareBaseline>>> = [];
+  const baselines: BareLoopFigures[] = [];
   for (let round = 0; round < rounds; round++) {
     activities.push(await runActivity(url, start, end));
-    baselines.push(await bareBaseline(members));
+    baselines.push(await bareLoop(members));
   }
   const activity = { ...activities.reduce((a, b) => (b.seconds < a.seconds ? b : a)) };
   activity.peakRss = Math.max(...activities.map((run) => run.peakRss));

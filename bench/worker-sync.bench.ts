@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
-import { Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DAY_MS, floorToDay, HOUR_MS, isoHour } from '../src/amplitude/time.ts';
 import { EventLineGenerator } from '../src/simulator/event-lines.ts';
 import { EventVolume } from '../src/simulator/event-volume.ts';
@@ -38,8 +38,7 @@ import {
 } from '../src/simulator/export-members.ts';
 import { DEFAULT_CREDENTIALS, type Simulator, startSimulator } from '../src/simulator/index.ts';
 import { hashString } from '../src/simulator/random.ts';
-import { temporalCli } from '../src/temporal/binaries.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { startDevServer } from '../test/helpers/temporal.ts';
 import { type BareLoopFigures, cachedMembers } from './bare-loop.ts';
 
 const MB = 1e6;
@@ -199,45 +198,6 @@ async function renderCache(shape: Shape, hours: number): Promise<void> {
 }
 
 // --- processes -----------------------------------------------------------------------------------
-
-async function startDevServer(): Promise<{ address: string; child: ChildProcess }> {
-  const resolved = temporalCli();
-  if (resolved.executable.type !== 'existing-path') {
-    throw new Error('no Temporal CLI: run `npm run setup:temporal` (or set TEMPORAL_CLI_PATH)');
-  }
-  const port = await freePort();
-  const child = launch(resolved.executable.path, [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--ui-port',
-    String(await freePort()),
-    '--headless',
-    '--log-level',
-    'error',
-  ]);
-  const output = collect(child);
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Temporal dev server ended: ${output.stderr}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return { address, child };
-      } finally {
-        await connection.close();
-      }
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((done) => setTimeout(done, 250));
-    }
-  }
-}
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -453,7 +413,7 @@ async function nodeVersion(): Promise<string> {
 }
 
 const rows: string[] = [];
-let devServer: { address: string; child: ChildProcess } | undefined;
+let devServer: TestWorkflowEnvironment | undefined;
 let simulator: Simulator | undefined;
 try {
   const node = await nodeVersion();
@@ -486,4 +446,5 @@ try {
 } finally {
   await simulator?.close();
   await cleanUp();
+  await devServer?.teardown();
 }
