@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { EventRecordError, normaliseEventLine } from '../src/amplitude/event-record.ts';
-import { decodeExportOffThread } from '../src/amplitude/normaliser-thread.ts';
 import { ZipFormatError } from '../src/amplitude/zip-stream.ts';
 import { inPieces, streamedZip } from './helpers/zips.ts';
+
+// A pool of two threads (the default on three cores or more), whatever this machine has: the order
+// and cancellation across threads are what these tests are for.
+process.env.AMPLITUDE_SYNC_NORMALISER_THREADS ??= '2';
+const { decodeExportOffThread, normaliserThreads } = await import('../src/amplitude/normaliser-thread.ts');
+const POOL = Number(process.env.AMPLITUDE_SYNC_NORMALISER_THREADS);
 
 const hour = (h: number) => `2024-03-01 ${String(h).padStart(2, '0')}`;
 const event = (n: number, h: number, note = '') =>
@@ -94,5 +100,103 @@ describe('decoding and normalising on the worker thread', () => {
   it('a truncated archive or a body that is not a zip fails', async () => {
     await assert.rejects(decodeAll(inPieces(zip.subarray(0, zip.length / 2), 700)), ZipFormatError);
     await assert.rejects(decodeAll(inPieces(Buffer.from('Rate limit exceeded'), 5)), /not a ZIP archive/);
+  });
+
+  describe('with members spread over the pool', () => {
+    // Sizes that make later members finish first: a big member, then small ones, then big again.
+    const sizes = [20000, 10, 300, 1, 5000, 50, 12000, 2, 700, 40, 3000, 9, 1500, 100, 8000, 5];
+    const names = sizes.map((_, m) => `1/1_2024-03-01_${9 + (m % 3)}#${m}.json.gz`);
+    const lines = sizes.map((size, m) =>
+      Array.from({ length: size }, (_, n) => event(m * 100_000 + n, 9 + (m % 3))),
+    );
+    const many = (at: number, bad?: string) =>
+      streamedZip(
+        Object.fromEntries(
+          names.map((name, m) => [name, gzipSync(`${lines[m]!.join('\n')}\n${m === at ? bad : ''}`)]),
+        ),
+      );
+    const normalised = (members: string[][]) =>
+      members.flat().map((line) => {
+        const { line: out, uploadHour } = normaliseEventLine(line);
+        return [uploadHour, out] as [number, string];
+      });
+
+    it('delivers every member in archive order, whichever thread finishes first', async () => {
+      const { members, lines: got } = await decodeAll(inPieces(many(-1), 8192));
+      assert.deepEqual(members, names);
+      assert.deepEqual(got, normalised(lines));
+      assert.equal(normaliserThreads().started, POOL);
+      assert.equal(normaliserThreads().busy, 0);
+    });
+
+    it('a bad line in a later member fails only after the earlier members are delivered', async () => {
+      const delivered: string[] = [];
+      const failure = await (async () => {
+        try {
+          for await (const chunk of decodeExportOffThread(
+            inPieces(many(4, '{"uuid":"no upload time"}\n'), 8192),
+          )) {
+            if (chunk.kind === 'member') delivered.push(chunk.name);
+            else for (const output of chunk.outputs) output.written();
+          }
+        } catch (error) {
+          return error;
+        }
+      })();
+      assert.ok(failure instanceof EventRecordError, String(failure));
+      assert.deepEqual(delivered, names.slice(0, 5));
+      assert.equal(normaliserThreads().busy, 0);
+    });
+
+    it('a corrupt later member fails with its name, after the earlier ones', async () => {
+      const zipped = Object.fromEntries(
+        names.map((name, m) => [name, gzipSync(`${lines[m]!.join('\n')}\n`)]),
+      );
+      const corrupt = Buffer.from(zipped[names[3]!]!);
+      corrupt[corrupt.length - 6]! ^= 0xff;
+      zipped[names[3]!] = corrupt;
+      const delivered: Array<[number, string]> = [];
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of decodeExportOffThread(inPieces(streamedZip(zipped), 4096))) {
+            if (chunk.kind === 'events') {
+              for (const output of chunk.outputs) {
+                for (const line of output.bytes.toString('utf8').split('\n').slice(0, -1)) {
+                  delivered.push([output.hour, line]);
+                }
+                output.written();
+              }
+            }
+          }
+        })(),
+        (error: unknown) => {
+          assert.ok(error instanceof ZipFormatError);
+          assert.match(error.message, new RegExp(`member ${names[3]!.replace(/[#.]/g, '\\$&')} is corrupt`));
+          return true;
+        },
+      );
+      assert.deepEqual(
+        delivered.slice(0, normalised(lines.slice(0, 3)).length),
+        normalised(lines.slice(0, 3)),
+      );
+      assert.equal(normaliserThreads().busy, 0);
+    });
+
+    it('a reader that gives up mid-way leaves no thread busy, and the pool ready', async () => {
+      let seen = 0;
+      for await (const chunk of decodeExportOffThread(inPieces(many(-1), 8192))) {
+        if (chunk.kind === 'events' && chunk.outputs.length > 0 && ++seen === 3) break;
+      }
+      assert.equal(normaliserThreads().busy, 0);
+      await nextTurn();
+      assert.equal(normaliserThreads().busy, 0);
+      const [again, other] = await Promise.all([
+        decodeAll(inPieces(many(-1), 65536)),
+        decodeAll(inPieces(zip, 4096)),
+      ]);
+      assert.deepEqual(again.lines, normalised(lines));
+      assert.deepEqual(other.lines, expected);
+      assert.equal(normaliserThreads().busy, 0);
+    });
   });
 });

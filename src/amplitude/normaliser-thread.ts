@@ -1,8 +1,10 @@
-// Export decoding and event normalisation on a worker thread: the main thread reads the HTTP body and
-// the zip and hands each member's compressed bytes over; the worker gunzips (on libuv's thread pool)
+// Export decoding and event normalisation on worker threads: the main thread reads the HTTP body and
+// the zip and hands each member's compressed bytes over; a worker gunzips (on libuv's thread pool)
 // and normalises, so parsing never waits behind the main thread's I/O or its garbage collection.
-// One worker per process, shared by concurrent exports, started on first use and never keeping the
-// process alive.
+// A small pool of workers, shared by concurrent exports, each started on first use and never keeping
+// the process alive; an export hands its next member to another worker while the reader is still on
+// the current one, and gets the outputs back in archive order.
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EventRecordError, type HourLines } from './event-record.ts';
@@ -16,7 +18,7 @@ import { ZipFormatError, zipMembers } from './zip-stream.ts';
  */
 export type HourOutputs = Array<HourLines & { hour: number; written(): void }>;
 type Hours = HourOutputs;
-type Pending = { resolve(hours: Hours): void; reject(error: Error): void };
+type Pending = { stream: number; resolve(hours: Hours): void; reject(error: Error): void };
 /** The requests that get a reply. */
 type Request =
   Exclude<WorkerRequest, { type: 'recycle' | 'cancel' }> extends infer R
@@ -65,15 +67,28 @@ class NormaliserThread {
     );
   }
 
-  /** Drops a stream's member that its reader abandoned (an error, a cancelled attempt). */
+  /** Requests awaiting their reply. */
+  get load(): number {
+    return this.#pending.size;
+  }
+
+  /** Drops a member that its reader abandoned (an error, a cancelled attempt); its requests get no reply. */
   cancel(stream: number): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.stream !== stream) continue;
+      this.#pending.delete(id);
+      pending.reject(new Error('cancelled'));
+    }
+    if (this.#pending.size === 0) this.#worker.unref();
     if (!this.#dead) this.#worker.postMessage({ id: -1, stream, type: 'cancel' } satisfies WorkerRequest);
   }
 
   request(request: Request, transfer: ArrayBuffer[] = []): Promise<Hours> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
-    const result = new Promise<Hours>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const result = new Promise<Hours>((resolve, reject) =>
+      this.#pending.set(id, { stream: request.stream, resolve, reject }),
+    );
     result.catch(() => {}); // awaited by the caller, in order; this keeps an early failure from being "unhandled"
     if (this.#pending.size === 1) this.#worker.ref();
     this.#worker.postMessage({ ...request, id }, transfer);
@@ -103,11 +118,39 @@ class NormaliserThread {
     this.#dead ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
-    shared = undefined;
+    const at = pool.indexOf(this);
+    if (at !== -1) pool.splice(at, 1);
   }
 }
 
-let shared: NormaliserThread | undefined;
+/**
+ * Threads in the pool: one per core beyond the first, which the main thread (HTTP body, zip, output
+ * gzip, writes) and libuv's pool keep busy, and at most two. On two cores a second thread measured no
+ * faster and 80 MB larger (bench/worker-sync.bench.ts). AMPLITUDE_SYNC_NORMALISER_THREADS sets another
+ * number (tests, benchmarks).
+ */
+const POOL_SIZE = Math.max(
+  1,
+  Math.floor(
+    Number(process.env.AMPLITUDE_SYNC_NORMALISER_THREADS) || Math.min(2, availableParallelism() - 1),
+  ),
+);
+const pool: NormaliserThread[] = [];
+
+/** The least busy thread; a new one while the pool has room and every thread is busy. */
+function pickThread(): NormaliserThread {
+  let best = pool[0];
+  for (const thread of pool) if (thread.load < best!.load) best = thread;
+  if (best && (best.load === 0 || pool.length >= POOL_SIZE)) return best;
+  const started = new NormaliserThread();
+  pool.push(started);
+  return started;
+}
+
+/** The pool as it stands, for tests: threads started and threads with requests awaiting a reply. */
+export function normaliserThreads(): { started: number; busy: number } {
+  return { started: pool.length, busy: pool.filter((thread) => thread.load > 0).length };
+}
 
 /** The worker thread itself failed (not the data): the attempt is retried, with a new thread. */
 export class NormaliserThreadError extends Error {
@@ -118,8 +161,17 @@ export type NormalisedChunk = MemberStart | { kind: 'events'; outputs: HourOutpu
 
 const YOUNG_GENERATION_MB = 4;
 
-/** Compressed chunks handed to the worker ahead of the consumer. */
-const DEPTH = 8;
+/**
+ * Compressed bytes an export may have handed to the threads and not yet delivered. It bounds the
+ * memory of an export (its outputs wait here), and holds a whole member of the sizes met (1.5 to 11 MB
+ * compressed), so the next member's thread keeps working while the reader is still on the current one.
+ */
+const AHEAD_BYTES = 16 * 1024 * 1024;
+
+/** A member handed to a thread: `stream` tells it apart on that thread. */
+type Member = { thread: NormaliserThread; stream: number };
+/** What the reader delivers next; `ends` on the member's last chunk. */
+type Item = { chunk: Promise<NormalisedChunk>; bytes: number; ends?: Member };
 
 /**
  * Decodes an Export API body into normalised events per upload hour, in the archive's order, with
@@ -129,46 +181,88 @@ const DEPTH = 8;
 export async function* decodeExportOffThread(
   body: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<NormalisedChunk> {
-  shared ??= new NormaliserThread();
-  const thread = shared;
-  const stream = thread.nextStream++;
-  let finished = false;
+  const items: Item[] = [];
+  const open = new Set<Member>(); // handed over, not yet delivered to their end
+  let ahead = 0;
+  let fed = false;
+  let stopped = false;
+  let wakeReader = () => {};
+  let wakeFeeder = () => {};
+  const push = (item: Item) => {
+    item.chunk.catch(() => {}); // delivered in order; this keeps an early failure from being "unhandled"
+    items.push(item);
+    ahead += item.bytes;
+    wakeReader();
+  };
+  /** False once the reader has gone. */
+  const room = async (full: () => boolean) => {
+    while (full() && !stopped) await new Promise<void>((resolve) => (wakeFeeder = resolve));
+    return !stopped;
+  };
+
+  const feeding = async () => {
+    for await (const zipMember of zipMembers(body)) {
+      if (!isEventMember(zipMember.name)) continue;
+      if (!(await room(() => open.size >= POOL_SIZE))) return;
+      const thread = pickThread();
+      const member: Member = { thread, stream: thread.nextStream++ };
+      open.add(member);
+      const send = (request: Request, transfer?: ArrayBuffer[]) =>
+        events(zipMember.name, thread.request(request, transfer));
+      push({ chunk: Promise.resolve(memberStart(zipMember.name)), bytes: 0 });
+      push({ chunk: send({ stream: member.stream, type: 'member' }), bytes: 0 });
+      for await (const data of zipMember.data) {
+        if (stopped) return;
+        const bytes = new Uint8Array(data); // a copy that owns its memory, so it can move to the worker
+        push({
+          chunk: send({ stream: member.stream, type: 'data', bytes }, [bytes.buffer]),
+          bytes: bytes.length,
+        });
+        if (!(await room(() => ahead >= AHEAD_BYTES))) return;
+      }
+      if (stopped) return;
+      push({ chunk: send({ stream: member.stream, type: 'end' }), bytes: 0, ends: member });
+    }
+  };
+  feeding().then(
+    () => {
+      fed = true;
+      wakeReader();
+    },
+    (error: unknown) => {
+      fed = true;
+      push({ chunk: Promise.reject(error), bytes: 0 });
+    },
+  );
+
   try {
-    yield* decodeMembers(thread, stream, body);
-    finished = true;
+    for (;;) {
+      const item = items.shift();
+      if (!item) {
+        if (fed) return;
+        await new Promise<void>((resolve) => (wakeReader = resolve));
+        continue;
+      }
+      yield await item.chunk;
+      ahead -= item.bytes;
+      if (item.ends) open.delete(item.ends);
+      wakeFeeder();
+    }
   } finally {
-    if (!finished) thread.cancel(stream);
+    stopped = true;
+    wakeFeeder();
+    for (const { thread, stream } of open) thread.cancel(stream);
   }
 }
 
-async function* decodeMembers(
-  thread: NormaliserThread,
-  stream: number,
-  body: AsyncIterable<Uint8Array>,
-): AsyncGenerator<NormalisedChunk> {
-  for await (const member of zipMembers(body)) {
-    if (!isEventMember(member.name)) continue;
-    yield memberStart(member.name);
-    const inFlight: Array<Promise<Hours>> = [thread.request({ stream, type: 'member' })];
-    const next = async (): Promise<NormalisedChunk> => {
-      try {
-        return { kind: 'events', outputs: await inFlight.shift()! };
-      } catch (error) {
-        if (error instanceof EventRecordError || error instanceof NormaliserThreadError) throw error;
-        throw new ZipFormatError(
-          `member ${member.name} is corrupt or truncated: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-    };
-    for await (const data of member.data) {
-      const bytes = new Uint8Array(data); // a copy that owns its memory, so it can move to the worker
-      inFlight.push(thread.request({ stream, type: 'data', bytes }, [bytes.buffer as ArrayBuffer]));
-      if (inFlight.length >= DEPTH) yield await next();
-    }
-    inFlight.push(thread.request({ stream, type: 'end' }));
-    while (inFlight.length > 0) yield await next();
+/** A member's outputs, or its failure as the member's. */
+async function events(member: string, outputs: Promise<Hours>): Promise<NormalisedChunk> {
+  try {
+    return { kind: 'events', outputs: await outputs };
+  } catch (error) {
+    if (error instanceof EventRecordError || error instanceof NormaliserThreadError) throw error;
+    throw new ZipFormatError(`member ${member} is corrupt or truncated: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

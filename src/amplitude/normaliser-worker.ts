@@ -6,14 +6,14 @@ import { createGunzip } from 'node:zlib';
 import { type HourLines, normaliseEvents, reuseOutputBuffer } from './event-record.ts';
 import { type LineBatch, LineSplitter } from './export-decoder.ts';
 
-/** `stream` tells concurrent exports apart; each has one member open at a time. */
+/** `stream` tells the members in flight apart: each member handed over has its own. */
 export type WorkerRequest =
   | { id: number; stream: number; type: 'member' }
   | { id: number; stream: number; type: 'data'; bytes: Uint8Array }
   | { id: number; stream: number; type: 'end' }
   /** Output buffers the main thread has written, back for reuse; no reply. */
   | { id: number; stream: number; type: 'recycle'; buffers: ArrayBuffer[] }
-  /** The stream's reader gave up mid-member; no reply. */
+  /** The member's reader gave up; no reply. */
   | { id: number; stream: number; type: 'cancel' };
 
 export type WorkerReply =
