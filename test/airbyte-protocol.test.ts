@@ -14,6 +14,7 @@ import { DEFAULT_CREDENTIALS } from '../src/simulator/index.ts';
 import { finished, run, start } from './helpers/cli.ts';
 import { type Simulator, startSimulatorOnRealClock, temporaryDirectory } from './helpers/harness.ts';
 import { expectedEventPartitions } from './helpers/output.ts';
+import { startDevServer } from './helpers/temporal.ts';
 
 const DAY = 24 * HOUR_MS;
 
@@ -465,6 +466,34 @@ describe('the Airbyte protocol: spec, check, discover, read', () => {
         Date.parse(user.date as string) >= Date.parse(isoDate(hour - DAY)) - 3 * DAY,
         'from its day, less the lookback',
       );
+  });
+
+  it('read with TEMPORAL_ADDRESS runs the sync on that cluster, with its own worker, and leaves nothing running', async () => {
+    const temporal = await startDevServer();
+    try {
+      const config = await file('read-cluster.json', airbyteConfig());
+      const catalog = await file(
+        'catalog-cluster.json',
+        configuredCatalog({ annotations: 'full_refresh', active_users: 'incremental' }),
+      );
+      const result = await run(
+        ['read', '--config', config, '--catalog', catalog],
+        env({ TEMPORAL_ADDRESS: temporal.address }),
+        dir,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const output = messages(result.stdout);
+      assert.deepEqual(recordsOf(output, 'annotations'), sim.groundTruth.annotations());
+      assert.ok(statesOf(output, 'active_users').length > 0);
+      const syncs: Array<{ id: string; status: string; taskQueue: string }> = [];
+      for await (const info of temporal.client.workflow.list({ query: "WorkflowType = 'sync'" }))
+        syncs.push({ id: info.workflowId, status: info.status.name, taskQueue: info.taskQueue });
+      assert.equal(syncs.length, 1, JSON.stringify(syncs));
+      assert.equal(syncs[0]!.status, 'COMPLETED');
+      assert.match(syncs[0]!.taskQueue, /^amplitude-sync-read-/, 'a task queue of its own');
+    } finally {
+      await temporal.teardown();
+    }
   });
 
   it('read with a wrong key ends with a config_error TRACE naming it', async () => {
