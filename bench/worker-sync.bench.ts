@@ -5,7 +5,9 @@
 //
 //   node --import tsx bench/worker-sync.bench.ts [--shape realistic|large] [--scale 1|4] [--runs N]
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
+//     [--compression gzip|zstd]
 //
+// --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
 // --command read: Airbyte's `read --config --catalog` (events, incremental) in place of worker + sync;
 // the read process holds its own worker, so its CPU and RSS are the worker's columns, and its stdout
 // (every RECORD) is drained and counted.
@@ -61,6 +63,7 @@ const { values } = parseArgs({
     node: { type: 'string' },
     'worker-args': { type: 'string', default: '' },
     command: { type: 'string', default: 'sync' },
+    compression: { type: 'string', default: 'gzip' },
   },
 });
 if (values.command !== 'sync' && values.command !== 'read') throw new Error('--command sync|read');
@@ -253,7 +256,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
         start_date: new Date(FIRST_HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
         base_url: simulator.urls.standard,
         streams: ['events'],
-        destination: { type: 'local', path: join(dir, 'out') },
+        destination: { type: 'local', path: join(dir, 'out'), compression: values.compression },
       }),
     );
     const env: NodeJS.ProcessEnv = {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
 import { parseStartDate, START_DATE_FORMS } from './amplitude/time.ts';
+import { zstdAvailable } from './destination/codec.ts';
 import type { DestinationSpec } from './destination/spec.ts';
 import type { SyncSettings } from './workflows/types.ts';
 
@@ -40,6 +41,13 @@ const nonEmpty = (field: string, env: string) =>
     })
     .trim()
     .min(1, `${field} is empty: copy it from Amplitude's project settings (or set ${env})`);
+
+const compressionField = z
+  .enum(['gzip', 'zstd'], { error: 'destination.compression must be "gzip" or "zstd"' })
+  .optional()
+  .refine((value) => value !== 'zstd' || zstdAvailable(), {
+    error: `destination.compression "zstd" needs Node.js 22.15 or later (this is ${process.version}): use "gzip" or a newer Node`,
+  });
 
 const connectionSchema = z.strictObject({
   api_key: nonEmpty('api_key', 'AMPLITUDE_API_KEY'),
@@ -93,6 +101,7 @@ const connectionSchema = z.strictObject({
               .trim()
               .min(1, 'destination.path is empty: name a directory')
               .default('./amplitude-data'),
+            compression: compressionField,
           }),
           z.strictObject({
             type: z.literal('s3'),
@@ -119,6 +128,7 @@ const connectionSchema = z.strictObject({
             force_path_style: z
               .boolean({ error: 'destination.force_path_style must be true or false' })
               .default(false),
+            compression: compressionField,
           }),
           z.strictObject({
             type: z.literal('postgres'),
@@ -293,7 +303,11 @@ export function destinationOf(config: Pick<ConnectionConfig, 'destination'>): De
   const destination = config.destination;
   switch (destination.type) {
     case 'local':
-      return { type: 'local', path: resolve(destination.path) };
+      return {
+        type: 'local',
+        path: resolve(destination.path),
+        ...(destination.compression ? { compression: destination.compression } : {}),
+      };
     case 's3':
       return {
         type: 's3',
@@ -302,6 +316,7 @@ export function destinationOf(config: Pick<ConnectionConfig, 'destination'>): De
         forcePathStyle: destination.force_path_style,
         ...(destination.region ? { region: destination.region } : {}),
         ...(destination.endpoint ? { endpoint: destination.endpoint } : {}),
+        ...(destination.compression ? { compression: destination.compression } : {}),
       };
     case 'postgres':
       return {

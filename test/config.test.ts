@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STREAM_NAMES } from '../src/amplitude/streams.ts';
-import { amplitudeBaseUrl, ConfigError, loadConfigFile, parseConfig, startDateMs } from '../src/config.ts';
+import {
+  amplitudeBaseUrl,
+  ConfigError,
+  destinationOf,
+  loadConfigFile,
+  parseConfig,
+  startDateMs,
+} from '../src/config.ts';
+import { compressionOf } from '../src/destination/spec.ts';
 
 const airbyteConfig = {
   api_key: 'key',
@@ -63,6 +71,25 @@ describe('connection config', () => {
   it('base_url replaces the region host, without a trailing slash', () => {
     const config = parseConfig({ ...airbyteConfig, base_url: 'http://127.0.0.1:8787/' }, {});
     assert.equal(amplitudeBaseUrl(config), 'http://127.0.0.1:8787');
+  });
+
+  it('file destinations compress with gzip unless zstd is asked for', () => {
+    const local = destinationOf(parseConfig({ ...airbyteConfig, destination: { path: 'out' } }, {}));
+    assert.equal(compressionOf(local), 'gzip');
+    assert.equal(
+      'compression' in local,
+      false,
+      'an unchanged config keeps its destination (and workflow ID)',
+    );
+    const zstd = parseConfig(
+      { ...airbyteConfig, destination: { type: 's3', bucket: 'data-lake', compression: 'zstd' } },
+      {},
+    );
+    assert.equal(compressionOf(destinationOf(zstd)), 'zstd');
+    assert.match(
+      errorOf({ ...airbyteConfig, destination: { path: 'out', compression: 'brotli' } }),
+      /destination.compression must be "gzip" or "zstd"/,
+    );
   });
 
   it('names each bad field and its fix', () => {

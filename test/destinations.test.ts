@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { HOUR_MS, isoHour } from '../src/amplitude/time.ts';
 import type { Destination } from '../src/destination/destination.ts';
-import { dashboardMonthPartition, snapshotPartition } from '../src/destination/layout.ts';
+import { connectionOf, dashboardMonthPartition, snapshotPartition } from '../src/destination/layout.ts';
 import { destinations } from '../src/destination/open.ts';
-import type { DestinationSpec } from '../src/destination/spec.ts';
+import { compressionOf, type DestinationSpec } from '../src/destination/spec.ts';
 import { databaseOf, eventsByHour, streamRecords } from './helpers/destination-output.ts';
 import { newBucket, newDatabase, newLocal, useTestCredentials } from './helpers/destinations.ts';
 
@@ -34,15 +34,25 @@ function event(hour: number, n: number, extra: Record<string, unknown> = {}) {
 const lines = (records: object[]) =>
   Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
 
+const zstd =
+  <T extends object>(make: () => Promise<T>) =>
+  async () => ({
+    ...(await make()),
+    compression: 'zstd' as const,
+  });
+
 for (const [name, make] of [
   ['local', newLocal],
   ['s3', newBucket],
   ['postgres', newDatabase],
+  // zstd: needs Node 22.15 or later (the project's Node 24 has it).
+  ['local with zstd', zstd(newLocal)],
+  ['s3 with zstd', zstd(newBucket)],
 ] as const) {
   describe(`the ${name} destination`, () => {
     let spec: DestinationSpec;
     let destination: Destination;
-    const runKey = `connection-${name}/2024-03-02T00-00-00Z_run-1`;
+    const runKey = `connection-${name.replaceAll(' ', '-')}/2024-03-02T00-00-00Z_run-1`;
 
     before(async () => {
       await useTestCredentials();
@@ -122,7 +132,7 @@ for (const [name, make] of [
     });
 
     it('replaces a dashboard month and a snapshot whole', async () => {
-      const month = dashboardMonthPartition('active_users', T0);
+      const month = dashboardMonthPartition('active_users', T0, compressionOf(spec));
       await destination.replacePartition(month, [
         { date: '2024-03-01', statistics: { Canada: 4, '(none)': 1 } },
         { date: '2024-03-02', statistics: { Canada: 5 } },
@@ -131,15 +141,20 @@ for (const [name, make] of [
       await destination.replacePartition(month, second);
       assert.deepEqual(await streamRecords(spec, 'active_users'), second);
       const sessions = [{ date: '2024-03-01', length: 301.5 }];
-      await destination.replacePartition(dashboardMonthPartition('average_session_length', T0), sessions);
+      await destination.replacePartition(
+        dashboardMonthPartition('average_session_length', T0, compressionOf(spec)),
+        sessions,
+      );
       assert.deepEqual(await streamRecords(spec, 'average_session_length'), sessions);
 
       const cohorts = [
         { id: 'a1', name: 'Payers', size: 3, archived: false, owners: ['x@example.com'] },
         { id: 'b2', name: 'Churn — “risk”', size: 0, archived: true, owners: [] },
       ];
-      await destination.replacePartition(snapshotPartition('cohorts'), [{ id: 'old', name: 'gone' }]);
-      await destination.replacePartition(snapshotPartition('cohorts'), cohorts);
+      await destination.replacePartition(snapshotPartition('cohorts', compressionOf(spec)), [
+        { id: 'old', name: 'gone' },
+      ]);
+      await destination.replacePartition(snapshotPartition('cohorts', compressionOf(spec)), cohorts);
       assert.deepEqual(await streamRecords(spec, 'cohorts'), cohorts);
     });
 
@@ -155,7 +170,7 @@ for (const [name, make] of [
         (await destination.readReceipts(runKey)).map((r) => r.slice),
         ['a', 'b'],
       );
-      const dead = `connection-${name}/2024-03-01T00-00-00Z_dead-run`;
+      const dead = `${connectionOf(runKey)}/2024-03-01T00-00-00Z_dead-run`;
       await destination.writeReceipt(dead, receipt);
       const other = `other-connection/2024-03-01T00-00-00Z_run`;
       await destination.writeReceipt(other, receipt);

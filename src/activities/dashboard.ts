@@ -14,7 +14,7 @@ import { DAY_MS, dashboardDateParam, isoDate, parseIsoDate } from '../amplitude/
 import type { PartitionWritten } from '../destination/destination.ts';
 import { dashboardMonthPartition, snapshotPartition } from '../destination/layout.ts';
 import type { OpenDestination } from '../destination/open.ts';
-import type { DestinationSpec } from '../destination/spec.ts';
+import { compressionOf, type DestinationSpec } from '../destination/spec.ts';
 
 export type DashboardStream = 'active_users' | 'average_session_length';
 
@@ -85,7 +85,10 @@ export async function fetchDashboardSlice(
   const destination = await deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
-    written = await destination.replacePartition(dashboardMonthPartition(input.stream, start), wanted);
+    written = await destination.replacePartition(
+      dashboardMonthPartition(input.stream, start, compressionOf(input.destination)),
+      wanted,
+    );
     await destination.writeReceipt(input.runKey, {
       stream: input.stream,
       slice: `${input.start}..${isoDate(end - DAY_MS)}`,
@@ -117,7 +120,10 @@ export async function fetchSnapshot(deps: DashboardDeps, input: SnapshotInput): 
   const destination = await deps.destination(input.destination, input.runKey);
   let written: PartitionWritten;
   try {
-    written = await destination.replacePartition(snapshotPartition(input.stream), records);
+    written = await destination.replacePartition(
+      snapshotPartition(input.stream, compressionOf(input.destination)),
+      records,
+    );
     await destination.writeReceipt(input.runKey, {
       stream: input.stream,
       slice: 'snapshot',

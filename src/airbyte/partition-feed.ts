@@ -1,12 +1,12 @@
 // `read`'s records: the partitions the sync commits into a scratch directory (each published by an
 // atomic rename, so a partition seen is a partition complete), turned into RECORD lines as they appear.
-// Each partition is streamed through gunzip in chunks, so memory stays flat whatever its size, and
+// Each partition is streamed through its decompressor in chunks, so memory stays flat whatever its size, and
 // deleted once out, so the disk holds only what is still to be emitted.
 import { createReadStream } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import type { StreamName } from '../amplitude/streams.ts';
+import { decompressorFor } from '../destination/codec.ts';
 import { parsePartition } from '../destination/layout.ts';
 import { type ProtocolWriter, recordLine } from './messages.ts';
 
@@ -43,15 +43,15 @@ export class PartitionFeed {
         this.#started.add(parsed.stream);
         await this.onFirstRecords(parsed.stream);
       }
-      await this.#emit(claimed, parsed.stream);
+      await this.#emit(claimed, partition, parsed.stream);
       await rm(claimed, { force: true });
     }
   }
 
-  async #emit(path: string, stream: StreamName): Promise<void> {
+  async #emit(path: string, partition: string, stream: StreamName): Promise<void> {
     const emittedAt = Date.now();
     let rest = '';
-    const lines = createReadStream(path).pipe(createGunzip());
+    const lines = createReadStream(path).pipe(decompressorFor(partition));
     lines.setEncoding('utf8');
     for await (const chunk of lines as AsyncIterable<string>) {
       const parts = (rest + chunk).split('\n');

@@ -88,7 +88,7 @@ function localDestination(): JsonSchema {
   return {
     type: 'object',
     title: 'Local directory',
-    description: 'Gzipped NDJSON files under a directory of the worker (or a volume the workers share).',
+    description: 'Compressed NDJSON files under a directory of the worker (or a volume the workers share).',
     // A destination without `type` is a local one (configs of earlier versions give only the path).
     additionalProperties: false,
     properties: {
@@ -100,7 +100,19 @@ function localDestination(): JsonSchema {
         pattern: NOT_BLANK,
         default: './amplitude-data',
       },
+      compression: compressionProperty(),
     },
+  };
+}
+
+/** The codec of file partitions, for local and s3. */
+function compressionProperty(): JsonSchema {
+  return {
+    type: 'string',
+    title: 'Compression',
+    description:
+      'gzip (.jsonl.gz, read by every tool; when left out) or zstd (.jsonl.zst: about twice as fast and a third smaller; needs Node.js 22.15 or later on the workers).',
+    enum: ['gzip', 'zstd'],
   };
 }
 
@@ -146,6 +158,7 @@ function s3Destination(): JsonSchema {
         description: 'Address the bucket in the path instead of the host name (most non-AWS stores need it).',
         default: false,
       },
+      compression: compressionProperty(),
     },
   };
 }

@@ -9,10 +9,11 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { compressor } from './codec.ts';
 import type { HourWriter, PartitionWritten } from './destination.ts';
 import { concatenate, ensureDirectory, removeQuietly } from './files.ts';
 import { eventHourPartition } from './layout.ts';
+import type { Compression } from './spec.ts';
 
 /** An hour's staged NDJSON file, complete, ready to be published. */
 export interface StagedHour {
@@ -31,14 +32,14 @@ export interface StagingOptions {
   publish(staged: StagedHour): Promise<void>;
   maxOpen?: number;
   /**
-   * Whether staged files are gzip (default). A destination that reads the staged file once, at once,
-   * (postgres) stages plain NDJSON: compressing only to decompress moments later costs a core.
+   * Whether staged files are compressed (default). A destination that reads the staged file once, at
+   * once, (postgres) stages plain NDJSON: compressing only to decompress moments later costs a core.
    */
   compressed?: boolean;
+  /** The codec of compressed staged files and partitions (default gzip). */
+  compression?: Compression;
 }
 
-/** Native zlib at level 1: output compression runs on libuv's thread pool, beside the parsing thread. */
-const OUTPUT_GZIP = { level: 1, chunkSize: 128 * 1024 } as const;
 /**
  * Bytes handed to the compressors but not yet compressed, across all hours. Above the high mark the
  * writer waits until the compressors are back under the low mark, so compression and parsing overlap
@@ -171,7 +172,7 @@ export class HourPartitionWriter implements HourWriter {
   #newHour(hour: number): HourState {
     const state: HourState = {
       hour,
-      partition: eventHourPartition(hour),
+      partition: eventHourPartition(hour, this.#options.compression),
       parts: [],
       records: 0,
       lastUse: 0,
@@ -187,10 +188,11 @@ export class HourPartitionWriter implements HourWriter {
     const file = createWriteStream(path);
     let input: Writable = file;
     if (this.#options.compressed !== false) {
-      const gzip = createGzip(OUTPUT_GZIP);
-      gzip.pipe(file);
-      gzip.on('error', (error) => file.destroy(error));
-      input = gzip;
+      // Native zlib: output compression runs on libuv's thread pool, beside the parsing thread.
+      const compress = compressor(this.#options.compression ?? 'gzip');
+      compress.pipe(file);
+      compress.on('error', (error) => file.destroy(error));
+      input = compress;
     }
     const written = finished(file);
     // Noted at once (a disk error must not go unhandled while the hour is still open), thrown later.

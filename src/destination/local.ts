@@ -1,11 +1,11 @@
-// The local destination: gzipped NDJSON partitions under one root directory, plus the per-sync
+// The local destination: compressed NDJSON partitions (gzip, or zstd) under one root directory, plus the per-sync
 // manifests. Every temporary file carries its connection's tag, so that a later sync of the connection
 // can remove what an interrupted one left behind.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { compressRecords, decompressorFor } from './codec.ts';
 import type {
   Destination,
   LeftoversRemoved,
@@ -17,7 +17,8 @@ import { ensureDirectory, publish, temporaryPath } from './files.ts';
 import { HourPartitionWriter } from './hour-partitions.ts';
 import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
 import { latestManifestState, type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
-import { gzipRecords, ownerTag } from './partition-files.ts';
+import { ownerTag } from './partition-files.ts';
+import type { Compression } from './spec.ts';
 
 export class LocalDestination implements Destination, ManifestStore {
   readonly root: string;
@@ -25,7 +26,11 @@ export class LocalDestination implements Destination, ManifestStore {
   readonly #owner: string;
 
   /** @param runKey the sync this destination writes for; it names the owner of temporary files */
-  constructor(root: string, runKey = 'local') {
+  constructor(
+    root: string,
+    runKey = 'local',
+    readonly compression: Compression = 'gzip',
+  ) {
     this.root = resolve(root);
     this.#owner = ownerTag(runKey);
   }
@@ -39,7 +44,7 @@ export class LocalDestination implements Destination, ManifestStore {
   }
 
   async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
-    const bytes = await gzipRecords(records);
+    const bytes = await compressRecords(partition, records);
     await this.#writeAtomically(partition, bytes);
     return { partition, records: records.length, bytes: bytes.length };
   }
@@ -48,6 +53,7 @@ export class LocalDestination implements Destination, ManifestStore {
     return new HourPartitionWriter({
       stagingPath: (partition, part) => temporaryPath(this.path(partition), `${this.#owner}-${tag}.${part}`),
       publish: (staged) => publish(staged.path, this.path(staged.partition)),
+      compression: this.compression,
       ...(maxOpen ? { maxOpen } : {}),
     });
   }
@@ -140,7 +146,7 @@ export class LocalDestination implements Destination, ManifestStore {
   async countRecords(partition: string): Promise<number | undefined> {
     if (!(await this.exists(partition))) return undefined;
     let lines = 0;
-    for await (const chunk of createReadStream(this.path(partition)).pipe(createGunzip())) {
+    for await (const chunk of createReadStream(this.path(partition)).pipe(decompressorFor(partition))) {
       for (const byte of chunk as Buffer) if (byte === 0x0a) lines++;
     }
     return lines;

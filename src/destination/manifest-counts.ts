@@ -5,9 +5,12 @@
 import { HOUR_MS } from '../amplitude/time.ts';
 import type { Receipt } from './destination.ts';
 import { connectionOf, eventHourPartition } from './layout.ts';
+import type { Compression } from './spec.ts';
 
 /** Where manifests and receipts are kept as documents (local files, s3 objects). */
 export interface ManifestStore {
+  /** The codec of its partitions, which their names carry. */
+  readonly compression?: Compression;
   readReceipts(runKey: string): Promise<Receipt[]>;
   /** Newest first. */
   listManifests(connection: string): Promise<string[]>;
@@ -29,7 +32,8 @@ export async function manifestEventCounts(
   to: number,
 ): Promise<Map<number, number>> {
   const wanted = new Map<string, number>();
-  for (let hour = from; hour < to; hour += HOUR_MS) wanted.set(eventHourPartition(hour), hour);
+  for (let hour = from; hour < to; hour += HOUR_MS)
+    wanted.set(eventHourPartition(hour, destination.compression), hour);
   const counts = new Map<number, number>();
   const learn = (partitions: Receipt['partitions'] | undefined) => {
     for (const { partition, records } of partitions ?? []) {

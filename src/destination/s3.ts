@@ -5,7 +5,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -17,6 +16,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { CONTENT_TYPE, compressionOfPartition, compressRecords, decompressorFor } from './codec.ts';
 import {
   type Destination,
   DestinationError,
@@ -28,9 +28,9 @@ import {
 import { HourPartitionWriter } from './hour-partitions.ts';
 import { connectionOf, manifestPath, receiptDir, receiptName } from './layout.ts';
 import { latestManifestState, type ManifestStore, manifestEventCounts } from './manifest-counts.ts';
-import { gzipRecords, ownerTag } from './partition-files.ts';
+import { ownerTag } from './partition-files.ts';
 import { uploadFile } from './s3-multipart.ts';
-import type { S3Spec } from './spec.ts';
+import type { Compression, S3Spec } from './spec.ts';
 import { stagedName } from './staging.ts';
 
 /** The S3 errors that come from the configuration or the rights, each with its fix. */
@@ -71,6 +71,10 @@ export class S3Destination implements Destination, ManifestStore {
   ) {
     this.location = `s3://${spec.bucket}/${spec.prefix}`;
     this.#owner = ownerTag(runKey);
+  }
+
+  get compression(): Compression {
+    return this.spec.compression ?? 'gzip';
   }
 
   #key(relative: string): string {
@@ -118,7 +122,7 @@ export class S3Destination implements Destination, ManifestStore {
                 client: this.client,
                 bucket: this.spec.bucket,
                 key: this.#key(staged.partition),
-                contentType: 'application/gzip',
+                contentType: CONTENT_TYPE[this.compression],
               },
               staged.path,
             ),
@@ -127,12 +131,13 @@ export class S3Destination implements Destination, ManifestStore {
           await rm(staged.path, { force: true });
         }
       },
+      compression: this.compression,
     });
   }
 
   async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
-    const bytes = await gzipRecords(records);
-    await this.#put(partition, bytes, 'application/gzip');
+    const bytes = await compressRecords(partition, records);
+    await this.#put(partition, bytes, CONTENT_TYPE[compressionOfPartition(partition)]);
     return { partition, records: records.length, bytes: bytes.length };
   }
 
@@ -259,7 +264,7 @@ export class S3Destination implements Destination, ManifestStore {
   async countRecords(partition: string): Promise<number | undefined> {
     if (!(await this.exists(partition))) return undefined;
     let lines = 0;
-    for await (const chunk of (await this.#get(partition)).pipe(createGunzip())) {
+    for await (const chunk of (await this.#get(partition)).pipe(decompressorFor(partition))) {
       for (const byte of chunk as Buffer) if (byte === 0x0a) lines++;
     }
     return lines;

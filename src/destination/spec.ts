@@ -1,10 +1,14 @@
 // Where a connection's data goes, as the workflows carry it: no secret in here (credentials come from
 // the worker's environment), so it may travel through Temporal. Pure: workflow code imports it.
 
+/** How file partitions are compressed: gzip (the default, read everywhere) or zstd (faster, smaller). */
+export type Compression = 'gzip' | 'zstd';
+
 export interface LocalSpec {
   type: 'local';
   /** Absolute path of the root directory. */
   path: string;
+  compression?: Compression;
 }
 
 export interface S3Spec {
@@ -16,6 +20,7 @@ export interface S3Spec {
   /** Any S3-compatible endpoint (GCS interoperability, R2, MinIO, Ceph...); AWS when absent. */
   endpoint?: string;
   forcePathStyle: boolean;
+  compression?: Compression;
 }
 
 export interface PostgresSpec {
@@ -32,6 +37,12 @@ export interface PostgresSpec {
 }
 
 export type DestinationSpec = LocalSpec | S3Spec | PostgresSpec;
+
+/** The compression of a destination's partitions (postgres names its slices as gzip files do). */
+export function compressionOf(value: string | DestinationSpec): Compression {
+  const spec = destinationSpec(value);
+  return spec.type === 'postgres' ? 'gzip' : (spec.compression ?? 'gzip');
+}
 
 /** Settings of earlier versions carry the local root as a plain path. */
 export function destinationSpec(value: string | DestinationSpec): DestinationSpec {

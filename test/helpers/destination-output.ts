@@ -1,7 +1,6 @@
 // Reading back what a destination holds, whatever its type, for comparison with the ground truth.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import {
   GetObjectCommand,
   ListMultipartUploadsCommand,
@@ -9,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import postgres from 'postgres';
+import { decompressPartitionSync } from '../../src/destination/codec.ts';
 import { parsePartition } from '../../src/destination/layout.ts';
 import type { DestinationSpec, S3Spec } from '../../src/destination/spec.ts';
 import { partitionFiles } from './output.ts';
@@ -24,8 +24,8 @@ export async function s3ClientFor(spec: S3Spec): Promise<S3Client> {
   });
 }
 
-function lines(gzipped: Uint8Array): Record<string, unknown>[] {
-  return gunzipSync(gzipped)
+function lines(partition: string, bytes: Uint8Array): Record<string, unknown>[] {
+  return decompressPartitionSync(partition, bytes)
     .toString('utf8')
     .split('\n')
     .filter(Boolean)
@@ -46,7 +46,7 @@ async function filePartitions(spec: DestinationSpec): Promise<Map<string, Record
     ]) {
       for (const partition of await partitionFiles(spec.path, stream)) {
         if (partition.split('/').some((part) => part.startsWith('.'))) continue;
-        partitions.set(partition, lines(await readFile(join(spec.path, partition))));
+        partitions.set(partition, lines(partition, await readFile(join(spec.path, partition))));
       }
     }
     return partitions;
@@ -64,9 +64,9 @@ async function filePartitions(spec: DestinationSpec): Promise<Map<string, Record
     );
     for (const object of page.Contents ?? []) {
       const partition = object.Key!.slice(spec.prefix.length);
-      if (!partition.endsWith('.jsonl.gz')) continue;
+      if (!parsePartition(partition)) continue;
       const body = await client.send(new GetObjectCommand({ Bucket: spec.bucket, Key: object.Key! }));
-      partitions.set(partition, lines(await body.Body!.transformToByteArray()));
+      partitions.set(partition, lines(partition, await body.Body!.transformToByteArray()));
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 // Reading what a sync wrote, for comparison with the simulator's ground truth.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { HOUR_MS } from '../../src/amplitude/time.ts';
+import { decompressPartitionSync } from '../../src/destination/codec.ts';
 import { eventHourPartition } from '../../src/destination/layout.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import type { SyncState } from '../../src/workflows/types.ts';
@@ -17,7 +17,7 @@ export async function partitionFiles(root: string, stream: string): Promise<stri
 }
 
 export async function readRecords(root: string, partition: string): Promise<Record<string, unknown>[]> {
-  const text = gunzipSync(await readFile(join(root, partition))).toString('utf8');
+  const text = decompressPartitionSync(partition, await readFile(join(root, partition))).toString('utf8');
   return text
     .split('\n')
     .filter((line) => line.length > 0)

@@ -1,0 +1,63 @@
+// The codecs of file partitions: gzip at level 1 (read by every tool) or zstd at level 1 (about twice
+// gzip's speed and a third smaller on our NDJSON; bench/codecs.bench.ts). Native zlib either way, so
+// the work runs on libuv's thread pool. A partition's name says which (.jsonl.gz or .jsonl.zst).
+import type { Transform } from 'node:stream';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { PARTITION_SUFFIX } from './layout.ts';
+import type { Compression } from './spec.ts';
+
+const CHUNK = 128 * 1024;
+
+/** zlib's zstd (Node 22.15 and later), typed here since @types/node of older Nodes lack it. */
+const zstd = zlib as unknown as {
+  createZstdCompress?(options: object): Transform;
+  createZstdDecompress?(options?: object): Transform;
+  zstdCompress?(data: string, options: object, done: (error: Error | null, out: Buffer) => void): void;
+  zstdDecompressSync?(data: Uint8Array): Buffer;
+  constants: { ZSTD_c_compressionLevel?: number };
+};
+
+export function zstdAvailable(): boolean {
+  return typeof zstd.createZstdCompress === 'function';
+}
+
+const zstdOptions = () => ({ chunkSize: CHUNK, params: { [zstd.constants.ZSTD_c_compressionLevel!]: 1 } });
+
+export function compressor(compression: Compression): Transform {
+  return compression === 'zstd'
+    ? zstd.createZstdCompress!(zstdOptions())
+    : zlib.createGzip({ level: 1, chunkSize: CHUNK });
+}
+
+/** A partition's codec, by its name. */
+export function compressionOfPartition(partition: string): Compression {
+  return partition.endsWith(PARTITION_SUFFIX.zstd) ? 'zstd' : 'gzip';
+}
+
+/** The decompressor for a partition, by its name. */
+export function decompressorFor(partition: string): Transform {
+  return compressionOfPartition(partition) === 'zstd' ? zstd.createZstdDecompress!() : zlib.createGunzip();
+}
+
+/** A whole partition's bytes, decompressed by its name's codec (tools and tests). */
+export function decompressPartitionSync(partition: string, bytes: Uint8Array): Buffer {
+  return compressionOfPartition(partition) === 'zstd'
+    ? zstd.zstdDecompressSync!(bytes)
+    : zlib.gunzipSync(bytes);
+}
+
+const gzipAsync = promisify(zlib.gzip);
+
+/** Records as compressed NDJSON, one JSON object a line, in the codec the partition's name says. */
+export function compressRecords(partition: string, records: readonly object[]): Promise<Buffer> {
+  const compression = compressionOfPartition(partition);
+  const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
+  if (compression === 'gzip') return gzipAsync(text);
+  return promisify(zstd.zstdCompress!)(text, zstdOptions());
+}
+
+export const CONTENT_TYPE: Record<Compression, string> = {
+  gzip: 'application/gzip',
+  zstd: 'application/zstd',
+};
