@@ -3,10 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { HOUR_MS, isoHour } from '../src/amplitude/time.ts';
 import type { Destination } from '../src/destination/destination.ts';
-import { connectionOf, dashboardMonthPartition, snapshotPartition } from '../src/destination/layout.ts';
+import {
+  connectionOf,
+  dashboardMonthPartition,
+  eventHourPartition,
+  PARTITION_SUFFIX,
+  snapshotPartition,
+} from '../src/destination/layout.ts';
 import { destinations } from '../src/destination/open.ts';
 import { compressionOf, type DestinationSpec } from '../src/destination/spec.ts';
-import { databaseOf, eventsByHour, streamRecords } from './helpers/destination-output.ts';
+import { databaseOf, eventsByHour, filePartitionNames, streamRecords } from './helpers/destination-output.ts';
 import { newBucket, newDatabase, newLocal, useTestCredentials } from './helpers/destinations.ts';
 
 const T0 = Date.UTC(2024, 2, 1);
@@ -156,6 +162,32 @@ for (const [name, make] of [
       ]);
       await destination.replacePartition(snapshotPartition('cohorts', compressionOf(spec)), cohorts);
       assert.deepEqual(await streamRecords(spec, 'cohorts'), cohorts);
+    });
+
+    it('a partition written in one codec replaces the same partition in the other (once the config names one)', async () => {
+      if (spec.type === 'postgres') return;
+      const named = { ...spec, compression: compressionOf(spec) };
+      const switched = { ...spec, compression: compressionOf(spec) === 'zstd' ? 'gzip' : 'zstd' } as const;
+      const [first, second] = await Promise.all([opened.open(named, runKey), opened.open(switched, runKey)]);
+      const hour = T0 + 5 * HOUR_MS;
+      const before = first.hourWriter('codec-1');
+      await before.write(hour, lines([event(hour, 1), event(hour, 2)]), 2);
+      await before.commit(hour);
+      const after = second.hourWriter('codec-2');
+      await after.write(hour, lines([event(hour, 3)]), 1);
+      await after.commit(hour);
+      await second.replacePartition(snapshotPartition('annotations', switched.compression), [{ id: 1 }]);
+      await first.replacePartition(snapshotPartition('annotations', named.compression), [{ id: 2 }]);
+      const files = (await filePartitionNames(spec)).filter((name) => /T05|annotations/.test(name));
+      assert.deepEqual(files.sort(), [
+        `annotations/annotations${PARTITION_SUFFIX[named.compression]}`,
+        eventHourPartition(hour, switched.compression),
+      ]);
+      assert.equal(
+        (await eventsByHour(spec)).get(isoHour(hour))?.length,
+        1,
+        'the hour once, as last written',
+      );
     });
 
     it('keeps receipts until the manifest gathers them; leftovers of other runs of the connection are removed', async () => {

@@ -35,6 +35,13 @@ export function compressionOfPartition(partition: string): Compression {
   return partition.endsWith(PARTITION_SUFFIX.zstd) ? 'zstd' : 'gzip';
 }
 
+/** The same partition in the other codec: removed when this one is written, so a unit has one place. */
+export function otherCodecPartition(partition: string): string {
+  const compression = compressionOfPartition(partition);
+  const other: Compression = compression === 'zstd' ? 'gzip' : 'zstd';
+  return partition.slice(0, -PARTITION_SUFFIX[compression].length) + PARTITION_SUFFIX[other];
+}
+
 /** The decompressor for a partition, by its name. */
 export function decompressorFor(partition: string): Transform {
   return compressionOfPartition(partition) === 'zstd' ? zstd.createZstdDecompress!() : zlib.createGunzip();

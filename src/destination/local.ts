@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { compressRecords, decompressorFor } from './codec.ts';
+import { compressRecords, decompressorFor, otherCodecPartition } from './codec.ts';
 import type {
   Destination,
   LeftoversRemoved,
@@ -46,13 +46,17 @@ export class LocalDestination implements Destination, ManifestStore {
   async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
     const bytes = await compressRecords(partition, records);
     await this.#writeAtomically(partition, bytes);
+    await rm(this.path(otherCodecPartition(partition)), { force: true });
     return { partition, records: records.length, bytes: bytes.length };
   }
 
   hourWriter(tag: string, maxOpen?: number): HourPartitionWriter {
     return new HourPartitionWriter({
       stagingPath: (partition, part) => temporaryPath(this.path(partition), `${this.#owner}-${tag}.${part}`),
-      publish: (staged) => publish(staged.path, this.path(staged.partition)),
+      publish: async (staged) => {
+        await publish(staged.path, this.path(staged.partition));
+        await rm(this.path(otherCodecPartition(staged.partition)), { force: true });
+      },
       compression: this.compression,
       ...(maxOpen ? { maxOpen } : {}),
     });

@@ -16,7 +16,13 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CONTENT_TYPE, compressionOfPartition, compressRecords, decompressorFor } from './codec.ts';
+import {
+  CONTENT_TYPE,
+  compressionOfPartition,
+  compressRecords,
+  decompressorFor,
+  otherCodecPartition,
+} from './codec.ts';
 import {
   type Destination,
   DestinationError,
@@ -127,6 +133,7 @@ export class S3Destination implements Destination, ManifestStore {
               staged.path,
             ),
           );
+          await this.#removeOtherCodec(staged.partition);
         } finally {
           await rm(staged.path, { force: true });
         }
@@ -138,7 +145,20 @@ export class S3Destination implements Destination, ManifestStore {
   async replacePartition(partition: string, records: readonly object[]): Promise<PartitionWritten> {
     const bytes = await compressRecords(partition, records);
     await this.#put(partition, bytes, CONTENT_TYPE[compressionOfPartition(partition)]);
+    await this.#removeOtherCodec(partition);
     return { partition, records: records.length, bytes: bytes.length };
+  }
+
+  /**
+   * The partition in the other codec, written before the destination's compression changed. Only
+   * when the config names a compression: a destination that never chose one pays no extra request.
+   */
+  async #removeOtherCodec(partition: string): Promise<void> {
+    if (!this.spec.compression) return;
+    const other = otherCodecPartition(partition);
+    await this.#call(`removing ${other}`, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.spec.bucket, Key: this.#key(other) })),
+    );
   }
 
   async #put(relative: string, body: string | Uint8Array, contentType: string): Promise<void> {

@@ -74,6 +74,11 @@ async function filePartitions(spec: DestinationSpec): Promise<Map<string, Record
   return partitions;
 }
 
+/** The partitions of a file-shaped destination, by name. */
+export async function filePartitionNames(spec: DestinationSpec): Promise<string[]> {
+  return [...(await filePartitions(spec)).keys()];
+}
+
 /** Upload hour (`YYYY-MM-DDTHH`) -> its events, sorted by uuid. */
 export async function eventsByHour(spec: DestinationSpec): Promise<Map<string, Record<string, unknown>[]>> {
   const hours = new Map<string, Record<string, unknown>[]>();
