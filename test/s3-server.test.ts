@@ -255,11 +255,12 @@ describe('S3 server (S3Proxy, filesystem backend)', () => {
     const Bucket = await newBucket();
     const intruder = clientWith('not-the-secret');
     try {
+      // One at a time: a second request started at once would be refused before anyone awaits it.
       for (const attempt of [
-        intruder.send(new ListObjectsV2Command({ Bucket })),
-        intruder.send(new PutObjectCommand({ Bucket, Key: 'x', Body: 'x' })),
+        () => intruder.send(new ListObjectsV2Command({ Bucket })),
+        () => intruder.send(new PutObjectCommand({ Bucket, Key: 'x', Body: 'x' })),
       ]) {
-        await assert.rejects(attempt, (error) => {
+        await assert.rejects(attempt(), (error) => {
           assert.ok(error instanceof S3ServiceException, String(error));
           assert.equal(error.$metadata.httpStatusCode, 403);
           assert.match(error.name, /^(SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId)$/);
