@@ -42,8 +42,7 @@ import { startEmbeddedTemporal } from './temporal/embedded.ts';
 import { HomeLockedError } from './temporal/home-lock.ts';
 import { formatVerifyReport } from './verify-report.ts';
 import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
-import { fromAirbyteState } from './workflows/airbyte-state.ts';
-import { carriedState, stateProblems } from './workflows/state.ts';
+import { givenState } from './workflows/airbyte-state.ts';
 import { rootMessage } from './workflows/stream.ts';
 import type { SyncResult, SyncState, Tuning } from './workflows/types.ts';
 import type { VerifyResult } from './workflows/verify.ts';
@@ -157,15 +156,13 @@ async function readStateFile(path: string): Promise<SyncState> {
   } catch (error) {
     throw new UsageError(`--state ${path}: ${(error as Error).message}`);
   }
-  const airbyte = fromAirbyteState(parsed);
-  const state = carriedState(parsed) ?? carriedState({ state: parsed }) ?? airbyte?.state;
-  const problems = [...(airbyte?.problems ?? []), ...stateProblems(state ?? parsed)];
+  const { state, problems, fromAirbyte } = givenState(parsed);
   if (!state || problems.length > 0) {
     throw new UsageError(
       `--state ${path} is unusable: ${problems.join('; ')}. Give {"streams": {...}}, a sync result, a manifest, or a state of Airbyte's source-amplitude.`,
     );
   }
-  if (airbyte) {
+  if (fromAirbyte) {
     const cursors = Object.entries(state.streams).map(
       ([stream, cursor]) => `${stream} from ${cursor?.completeBefore}`,
     );

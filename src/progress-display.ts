@@ -4,8 +4,8 @@
 import type { Client } from '@temporalio/client';
 import type { StreamName } from './amplitude/streams.ts';
 import { pendingRetries } from './retry-watch.ts';
+import { streamsProgress } from './sync-progress.ts';
 import type { StreamProgress } from './workflows/stream.ts';
-import type { StreamSummary } from './workflows/types.ts';
 
 const MB = 1e6;
 
@@ -25,40 +25,28 @@ export async function progressFrame(
   streams: StreamName[],
   previous: Map<string, Seen>,
 ): Promise<string[]> {
-  const parent = (await client.workflow
-    .getHandle(workflowId)
-    .query('progress')
-    .catch(() => ({}))) as Partial<Record<StreamName, StreamSummary | 'running'>>;
+  const progress = await streamsProgress(client, workflowId, streams);
   const retries = await pendingRetries(
     client,
     streams.map((stream) => `${workflowId}/${stream}`),
     new Set(),
   ).catch(() => []);
   const now = Date.now();
-  return Promise.all(
-    streams.map(async (stream) => {
-      const known = parent[stream];
-      const live =
-        known === 'running' || known === undefined
-          ? ((await client.workflow
-              .getHandle(`${workflowId}/${stream}`)
-              .query('progress')
-              .catch(() => undefined)) as StreamProgress | undefined)
-          : known;
-      if (!live) return `${stream}: waiting to start`;
-      const pending = 'slicesPending' in live ? (live as StreamProgress).slicesPending : 0;
-      const seen = previous.get(stream);
-      previous.set(stream, { bytes: live.bytes, at: now });
-      const rate =
-        seen && now > seen.at
-          ? ` ${((live.bytes - seen.bytes) / MB / ((now - seen.at) / 1000)).toFixed(1)} MB/s,`
-          : '';
-      const state = live.status === 'incomplete' ? 'running' : live.status;
-      const retry = retries.find((line) => line.workflowId === `${workflowId}/${stream}`);
-      const waiting = retry ? `; retry waiting: ${retry.text.slice(stream.length + 2)}` : '';
-      return `${stream}: ${state}, ${live.slices} of ${live.slices + pending} slices, ${count(live.records)} records,${rate} ${count(Math.round(live.bytes / 1024))} KB${waiting}`;
-    }),
-  );
+  return streams.map((stream) => {
+    const live = progress.get(stream);
+    if (!live) return `${stream}: waiting to start`;
+    const pending = 'slicesPending' in live ? (live as StreamProgress).slicesPending : 0;
+    const seen = previous.get(stream);
+    previous.set(stream, { bytes: live.bytes, at: now });
+    const rate =
+      seen && now > seen.at
+        ? ` ${((live.bytes - seen.bytes) / MB / ((now - seen.at) / 1000)).toFixed(1)} MB/s,`
+        : '';
+    const state = live.status === 'incomplete' ? 'running' : live.status;
+    const retry = retries.find((line) => line.workflowId === `${workflowId}/${stream}`);
+    const waiting = retry ? `; retry waiting: ${retry.text.slice(stream.length + 2)}` : '';
+    return `${stream}: ${state}, ${live.slices} of ${live.slices + pending} slices, ${count(live.records)} records,${rate} ${count(Math.round(live.bytes / 1024))} KB${waiting}`;
+  });
 }
 
 /** Redraws the frame in place on a terminal every `everyMs` until stopped; the last frame stays. */

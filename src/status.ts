@@ -3,6 +3,7 @@
 // stream's watermark, and the schedules with their next run.
 import { type Client, type WorkflowExecutionInfo, WorkflowFailedError } from '@temporalio/client';
 import type { StreamName } from './amplitude/streams.ts';
+import { streamsProgress } from './sync-progress.ts';
 import { carriedState, failureDetailsState } from './workflows/state.ts';
 import type { StreamProgress } from './workflows/stream.ts';
 import type { StreamSummary, SyncInput, SyncResult, SyncState } from './workflows/types.ts';
@@ -38,30 +39,16 @@ async function recentSyncs(client: Client): Promise<SyncRun[]> {
   return runs;
 }
 
-function streamLine(progress: StreamProgress | StreamSummary | 'running' | undefined): string {
-  if (!progress || progress === 'running') return 'starting';
+function streamLine(progress: StreamProgress | StreamSummary | undefined): string {
+  if (!progress) return 'starting';
   const pending = 'slicesPending' in progress ? `, ${progress.slicesPending} pending` : '';
   const watermark = 'watermark' in progress && progress.watermark ? `, watermark ${progress.watermark}` : '';
   return `${progress.status}: ${progress.slices} slices done${pending}, ${progress.records} records${watermark}`;
 }
 
 async function runningStreams(client: Client, workflowId: string) {
-  const handle = client.workflow.getHandle(workflowId);
-  const progress = (await handle.query('progress').catch(() => ({}))) as Partial<
-    Record<StreamName, StreamSummary | 'running'>
-  >;
-  return Promise.all(
-    Object.entries(progress).map(async ([stream, summary]) => {
-      const live =
-        summary === 'running'
-          ? ((await client.workflow
-              .getHandle(`${workflowId}/${stream}`)
-              .query('progress')
-              .catch(() => undefined)) as StreamProgress | undefined)
-          : summary;
-      return { stream, line: streamLine(live ?? summary) };
-    }),
-  );
+  const progress = await streamsProgress(client, workflowId);
+  return [...progress].map(([stream, live]) => ({ stream, line: streamLine(live) }));
 }
 
 /** The state a closed sync left: its result, or what its failure carries. */

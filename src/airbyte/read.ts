@@ -16,13 +16,13 @@ import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { type ConnectionConfig, loadConfigFile, syncSettings } from '../config.ts';
 import { zstdAvailable } from '../destination/codec.ts';
+import { streamsProgress } from '../sync-progress.ts';
 import { runSync, SyncCancelledError, SyncFailedError } from '../sync-runner.ts';
 import { startEmbeddedTemporal } from '../temporal/embedded.ts';
 import { createWorker } from '../worker.ts';
-import { fromAirbyteState, toAirbyteStreamState } from '../workflows/airbyte-state.ts';
-import { carriedState, stateProblems } from '../workflows/state.ts';
+import { givenState, toAirbyteStreamState } from '../workflows/airbyte-state.ts';
 import type { StreamProgress } from '../workflows/stream.ts';
-import type { StreamState, StreamSummary, SyncResult, SyncState, Tuning } from '../workflows/types.ts';
+import type { StreamState, SyncResult, SyncState, Tuning } from '../workflows/types.ts';
 import { type ReadSelection, readSelection } from './configured-catalog.ts';
 import {
   errorTraceMessage,
@@ -58,18 +58,11 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-const isEmpty = (value: unknown) =>
-  value === null ||
-  (Array.isArray(value) && value.length === 0) ||
-  (typeof value === 'object' && Object.keys(value as object).length === 0);
-
 /** The state Airbyte passes (its own, or one `read` emitted), or ours; only incremental streams keep theirs. */
 async function startingState(path: string, selection: ReadSelection): Promise<SyncState> {
   const value = await readJson(path, '--state');
-  if (isEmpty(value)) return { streams: {} };
-  const airbyte = fromAirbyteState(value);
-  const state = airbyte?.state ?? carriedState(value) ?? carriedState({ state: value });
-  const problems = [...(airbyte?.problems ?? []), ...(state ? stateProblems(state) : [])];
+  if (value === null) return { streams: {} };
+  const { state, problems } = givenState(value);
   if (!state || problems.length > 0) {
     throw new ReadInputError(
       `--state ${path} is unusable: ${problems.join('; ') || 'not a state'}. Give the STATE messages a read emitted (or Airbyte's source-amplitude), or leave --state out to read from start_date.`,
@@ -130,22 +123,10 @@ async function withReadTemporal<T>(
 async function liveStates(
   client: Client,
   workflowId: string,
-  streams: Iterable<StreamName>,
+  streams: readonly StreamName[],
 ): Promise<Map<StreamName, StreamState>> {
-  const parent = (await client.workflow
-    .getHandle(workflowId)
-    .query('progress')
-    .catch(() => ({}))) as Partial<Record<StreamName, StreamSummary | 'running'>>;
   const states = new Map<StreamName, StreamState>();
-  for (const stream of streams) {
-    const known = parent[stream];
-    const live =
-      known && known !== 'running'
-        ? known
-        : ((await client.workflow
-            .getHandle(`${workflowId}/${stream}`)
-            .query('progress')
-            .catch(() => undefined)) as StreamProgress | undefined);
+  for (const [stream, live] of await streamsProgress(client, workflowId, streams)) {
     const completeBefore = (live as StreamProgress | undefined)?.watermark ?? live?.completeBefore;
     if (!completeBefore) continue;
     const recheck = live?.recheck?.pending ?? [];
@@ -252,7 +233,7 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
         while (!finished) {
           await Promise.race([settled, sleep(POLL_MS)]);
           if (finished) break;
-          const live = await liveStates(client, workflowId, selection.incremental);
+          const live = await liveStates(client, workflowId, [...selection.incremental]);
           await feed.emitNew();
           for (const [stream, streamState] of live) await emitState(stream, streamState);
         }

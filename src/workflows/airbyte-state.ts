@@ -8,7 +8,7 @@
 // (`amplitude_sync`: the exact watermark and the 404 re-check list), which wins when present.
 import { isStreamName, STREAMS, type StreamName } from '../amplitude/streams.ts';
 import { DAY_MS, isoDate, isoHour, parseIsoDate } from '../amplitude/time.ts';
-import { stateProblems } from './state.ts';
+import { carriedState, stateProblems } from './state.ts';
 import type { StreamState, SyncState } from './types.ts';
 
 /** The key of our own cursor inside an Airbyte stream state. */
@@ -132,4 +132,22 @@ export function toAirbyteStreamState(stream: StreamName, state: StreamState): Re
         }
       : { date: isoDate(parseIsoDate(state.completeBefore)! - DAY_MS) };
   return { ...airbyteCursor, [OWN_CURSOR]: state };
+}
+
+/**
+ * A state as people give it (`--state`): ours, a sync result or manifest that carries one, or any of
+ * Airbyte's; `fromAirbyte` says which, and `problems` name what cannot be used.
+ */
+export function givenState(value: unknown): {
+  state: SyncState | undefined;
+  problems: string[];
+  fromAirbyte: boolean;
+} {
+  const airbyte = fromAirbyteState(value);
+  const state = carriedState(value) ?? carriedState({ state: value }) ?? airbyte?.state;
+  return {
+    state,
+    problems: [...(airbyte?.problems ?? []), ...stateProblems(state ?? value)],
+    fromAirbyte: airbyte !== undefined,
+  };
 }
