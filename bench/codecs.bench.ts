@@ -1,5 +1,6 @@
 // What the Node version and the output codec change, on the NDJSON of one cached export hour (run
-// bench/worker-sync.bench.ts once to render it): the bare loop's JSON.parse, and the output
+// bench/worker-sync.bench.ts once to render it): the bare loop's JSON.parse, our normalisation of the
+// same lines (single-threaded, its ratio is input/output bytes), and the output
 // compression a destination could use, gzip at the levels worth considering and zstd where this Node
 // has it (22.15+), each single-threaded over the same bytes, with its throughput and ratio. Run it on
 // each Node to compare:
@@ -10,6 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
+import { normaliseEvents } from '../src/amplitude/event-record.ts';
+import { LineSplitter } from '../src/amplitude/export-decoder.ts';
 import { cachedMembers } from './bare-loop.ts';
 
 const { values } = parseArgs({
@@ -57,6 +60,15 @@ timed('JSON.parse every line', () => {
     }
   }
   return 0;
+});
+timed('normaliseEvents', () => {
+  let out = 0;
+  for (const chunk of chunks) {
+    for (const batch of new LineSplitter().push(chunk)) {
+      for (const lines of normaliseEvents(batch).values()) out += lines.bytes.length;
+    }
+  }
+  return out;
 });
 for (const level of [1, 3, 6]) {
   timed(`gzip level ${level}`, () =>

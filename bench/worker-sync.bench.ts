@@ -5,9 +5,11 @@
 //
 //   node --import tsx bench/worker-sync.bench.ts [--shape realistic|large] [--scale 1|4] [--runs N]
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
-//     [--compression gzip|zstd]
+//     [--compression gzip|zstd] [--worker-log FILE]
 //
 // --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
+// --worker-log FILE: the worker's stdout and stderr, written there when it stops (with
+// --worker-args="--trace-gc", its collections).
 // --command read: Airbyte's `read --config --catalog` (events, incremental) in place of worker + sync;
 // the read process holds its own worker, so its CPU and RSS are the worker's columns, and its stdout
 // (every RECORD) is drained and counted.
@@ -64,6 +66,7 @@ const { values } = parseArgs({
     'worker-args': { type: 'string', default: '' },
     command: { type: 'string', default: 'sync' },
     compression: { type: 'string', default: 'gzip' },
+    'worker-log': { type: 'string' },
   },
 });
 if (values.command !== 'sync' && values.command !== 'read') throw new Error('--command sync|read');
@@ -298,6 +301,9 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     workerPeakRss = Math.max(workerPeakRss, statusKb(pid, 'VmRSS') * 1024);
     const workerHwm = statusKb(pid, 'VmHWM') * 1024;
     await stop(worker, 60_000); // a profiled worker writes its profile on the way out
+    if (values['worker-log']) {
+      await writeFile(values['worker-log'], workerOutput.stdout + workerOutput.stderr);
+    }
     if (code !== 0) {
       throw new Error(
         `sync exited ${code}:\n${syncOutput.stdout}\n${syncOutput.stderr}\nworker:\n${workerOutput.stderr.slice(-4000)}`,

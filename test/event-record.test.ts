@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventRecordError, normaliseEventLine } from '../src/amplitude/event-record.ts';
+import {
+  EVENT_TIMESTAMP_FIELDS,
+  EventRecordError,
+  normaliseEventLine,
+} from '../src/amplitude/event-record.ts';
+import { amplitudeTimestampHour, amplitudeTimestampToRfc3339 } from '../src/amplitude/time.ts';
+import { EventLineGenerator } from '../src/simulator/event-lines.ts';
 
 const raw = (fields: Record<string, unknown>) => JSON.stringify(fields);
 
@@ -120,5 +126,64 @@ describe('event normalisation', () => {
       () => normaliseEventLine('{"server_upload_time":"yesterday"}'),
       /no valid server_upload_time/,
     );
+  });
+});
+
+describe('event normalisation against a JSON.parse reference', () => {
+  /** What the output must mean: the event as parsed, with the seven top-level timestamps rewritten. */
+  function reference(line: string): { event: Record<string, unknown>; hour: number | undefined } {
+    const event = JSON.parse(line) as Record<string, unknown>;
+    for (const field of EVENT_TIMESTAMP_FIELDS) {
+      const value = event[field];
+      if (typeof value === 'string') event[field] = amplitudeTimestampToRfc3339(value) ?? value;
+    }
+    const upload = JSON.parse(line).server_upload_time;
+    return { event, hour: typeof upload === 'string' ? amplitudeTimestampHour(upload) : undefined };
+  }
+
+  /** The same event spelled differently: spaced, with escapes, look-alikes, repeated keys, bad values. */
+  function variants(line: string): string[] {
+    const spaced = JSON.stringify(JSON.parse(line), null, 1).replaceAll('\n', ' ');
+    const beforeEnd = (text: string) => line.slice(0, -1) + text + line.slice(-1);
+    return [
+      line,
+      spaced,
+      line.replace('"event_time":"2', '"event_time":"\\u0032'), // an escaped timestamp value
+      line.replace('"event_time":', '"\\u0065vent_time":'), // an escaped top-level key
+      line.replace('{', '{"event_properties":{"server_upload_time":"2020-01-01 00:00:00.000000"},'),
+      beforeEnd(',"event_time":"2024-03-01 10:00:00"'), // a repeated key: the last one counts
+      line.replace('"event_type":"', '"event_type":"\\"é\\u2028\\n'),
+      line.replace('"server_upload_time":"', '"server_upload_time":"x'),
+      beforeEnd(',"trailing":[1,{"a":[true,false,null,-0.5e+3]}]'),
+      beforeEnd(',"broken":[1,]'),
+      line.replace('"event_type":"', '"event_type":"\t'),
+    ];
+  }
+
+  it('writes what the reference means, for simulated events and their variants', () => {
+    const generator = new EventLineGenerator(7, 187520);
+    const hour = Date.UTC(2024, 2, 1, 10);
+    const text = Buffer.concat([...generator.ndjsonChunks(hour, 400)]).toString('utf8');
+    let checked = 0;
+    for (const line of text.split('\n').filter(Boolean)) {
+      for (const variant of variants(line)) {
+        let expected: ReturnType<typeof reference>;
+        try {
+          expected = reference(variant);
+        } catch {
+          assert.throws(() => normaliseEventLine(variant), EventRecordError, variant);
+          continue;
+        }
+        if (expected.hour === undefined) {
+          assert.throws(() => normaliseEventLine(variant), /no valid server_upload_time/, variant);
+          continue;
+        }
+        const written = normaliseEventLine(variant);
+        assert.deepEqual(JSON.parse(written.line), expected.event, variant);
+        assert.equal(written.uploadHour, expected.hour, variant);
+        checked++;
+      }
+    }
+    assert.ok(checked > 2000, `${checked} lines checked`);
   });
 });

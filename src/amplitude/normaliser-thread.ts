@@ -167,6 +167,8 @@ const YOUNG_GENERATION_MB = 4;
  * compressed), so the next member's thread keeps working while the reader is still on the current one.
  */
 const AHEAD_BYTES = 16 * 1024 * 1024;
+/** Compressed bytes handed to a thread in one message. */
+const SEND_BYTES = 512 * 1024;
 
 /** A member handed to a thread: `stream` tells it apart on that thread. */
 type Member = { thread: NormaliserThread; stream: number };
@@ -211,15 +213,33 @@ export async function* decodeExportOffThread(
         events(zipMember.name, thread.request(request, transfer));
       push({ chunk: Promise.resolve(memberStart(zipMember.name)), bytes: 0 });
       push({ chunk: send({ stream: member.stream, type: 'member' }), bytes: 0 });
-      for await (const data of zipMember.data) {
-        if (stopped) return;
-        const bytes = new Uint8Array(data); // a copy that owns its memory, so it can move to the worker
+      // Compressed bytes go over in pieces of SEND_BYTES: each message and its reply cost both threads.
+      let piece: Uint8Array[] = [];
+      let pieceBytes = 0;
+      const sendPiece = () => {
+        // A copy that owns its memory (never a slice of Node's shared pool), so it can move to the worker.
+        const bytes = new Uint8Array(pieceBytes);
+        let at = 0;
+        for (const data of piece) {
+          bytes.set(data, at);
+          at += data.length;
+        }
+        piece = [];
+        pieceBytes = 0;
         push({
-          chunk: send({ stream: member.stream, type: 'data', bytes }, [bytes.buffer]),
+          chunk: send({ stream: member.stream, type: 'data', bytes }, [bytes.buffer as ArrayBuffer]),
           bytes: bytes.length,
         });
+      };
+      for await (const data of zipMember.data) {
+        if (stopped) return;
+        piece.push(data);
+        pieceBytes += data.length;
+        if (pieceBytes < SEND_BYTES) continue;
+        sendPiece();
         if (!(await room(() => ahead >= AHEAD_BYTES))) return;
       }
+      if (pieceBytes > 0) sendPiece();
       if (stopped) return;
       push({ chunk: send({ stream: member.stream, type: 'end' }), bytes: 0, ends: member });
     }

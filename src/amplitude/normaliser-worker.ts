@@ -20,7 +20,7 @@ export type WorkerReply =
   | { id: number; hours: Array<[hour: number, bytes: Uint8Array, records: number]> }
   | { id: number; error: { name: string; message: string } };
 
-const GUNZIP_CHUNK = 256 * 1024;
+const GUNZIP_CHUNK = 1024 * 1024;
 
 /** A request waits for its reply until the chunks zlib produced before it are normalised. */
 interface Waiting {

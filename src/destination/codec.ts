@@ -4,6 +4,7 @@
 import type { Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { BlockCompressor } from './block-compressor.ts';
 import { PARTITION_SUFFIX } from './layout.ts';
 import type { Compression } from './spec.ts';
 
@@ -13,7 +14,11 @@ const CHUNK = 128 * 1024;
 const zstd = zlib as unknown as {
   createZstdCompress?(options: object): Transform;
   createZstdDecompress?(options?: object): Transform;
-  zstdCompress?(data: string, options: object, done: (error: Error | null, out: Buffer) => void): void;
+  zstdCompress?(
+    data: string | Uint8Array,
+    options: object,
+    done: (error: Error | null, out: Buffer) => void,
+  ): void;
   zstdDecompressSync?(data: Uint8Array): Buffer;
   constants: { ZSTD_c_compressionLevel?: number };
 };
@@ -24,10 +29,9 @@ export function zstdAvailable(): boolean {
 
 const zstdOptions = () => ({ chunkSize: CHUNK, params: { [zstd.constants.ZSTD_c_compressionLevel!]: 1 } });
 
+/** A partition's compressor: in blocks, on several threads (block-compressor.ts). */
 export function compressor(compression: Compression): Transform {
-  return compression === 'zstd'
-    ? zstd.createZstdCompress!(zstdOptions())
-    : zlib.createGzip({ level: 1, chunkSize: CHUNK });
+  return new BlockCompressor(compression);
 }
 
 /** A partition's codec, by its name. */
