@@ -281,6 +281,9 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
       : undefined;
   const cancel = () => void handle.cancel().catch(() => {});
   options.signal?.addEventListener('abort', cancel, { once: true });
+  // While the client reconnects, gRPC holds no reference on the event loop (its backoff timer is
+  // unref'd), and Node would end the command mid-sync with "unsettled top-level await" (seen under load).
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     return (await handle.result()) as SyncResult;
   } catch (error) {
@@ -299,6 +302,7 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
     }
     throw error;
   } finally {
+    clearInterval(keepAlive);
     options.signal?.removeEventListener('abort', cancel);
     await watcher?.stop();
   }
