@@ -81,7 +81,8 @@ class BlockSlot {
     });
   }
 
-  compress(block: Buffer): Promise<Buffer> {
+  /** The block's compressed bytes, in the pieces the stream produced (joining them would copy). */
+  compress(block: Buffer): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
       if (this.#failure) return reject(this.#failure);
       this.#rejectBlock = reject;
@@ -93,9 +94,8 @@ class BlockSlot {
           reject(this.#failure ?? new Error('the compressor held output back'));
           return;
         }
-        const pieces = this.#pieces;
+        resolve(this.#pieces);
         this.#pieces = [];
-        resolve(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
       });
     });
   }
@@ -119,7 +119,7 @@ export class BlockCompressor extends Transform {
   #blocks = 0;
   #crc = 0;
   #length = 0;
-  readonly #inFlight: Array<Promise<Buffer>> = [];
+  readonly #inFlight: Array<Promise<Buffer[]>> = [];
 
   constructor(codec: 'gzip' | 'zstd') {
     super();
@@ -180,7 +180,9 @@ export class BlockCompressor extends Transform {
 
   /** Pushes finished blocks, oldest first, until at most `left` are in flight. */
   async #emitUntil(left: number): Promise<void> {
-    while (this.#inFlight.length > left) this.push(await this.#inFlight.shift()!);
+    while (this.#inFlight.length > left) {
+      for (const piece of await this.#inFlight.shift()!) this.push(piece);
+    }
   }
 
   #close(): void {
