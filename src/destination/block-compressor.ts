@@ -10,6 +10,7 @@
 // - zstd: each block a frame; concatenated frames are one stream (RFC 8878 section 3.1).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import { zstd, zstdLevelOne } from './zstd.ts';
 
 /** Uncompressed bytes in a block: blocks of 1 MiB lose under 1% of the ratio (bench/codecs.bench.ts). */
 export const BLOCK_BYTES = 1024 * 1024;
@@ -17,12 +18,6 @@ export const BLOCK_BYTES = 1024 * 1024;
 const BLOCKS_IN_FLIGHT = 2;
 /** Compressed output is gathered in pieces of this size. */
 const OUTPUT_PIECE = 256 * 1024;
-
-/** zlib's zstd (Node 22.15 and later), typed here since @types/node of older Nodes lack it. */
-const zstd = zlib as unknown as {
-  createZstdCompress?(options: object): Transform;
-  constants: { ZSTD_c_compressionLevel?: number; ZSTD_e_end?: number };
-};
 
 /** A codec's long-lived stream, and the flush that ends a block. */
 interface BlockCodec {
@@ -52,11 +47,7 @@ const CODECS: Record<'gzip' | 'zstd', BlockCodec> = {
     },
   },
   zstd: {
-    stream: () =>
-      zstd.createZstdCompress!({
-        chunkSize: OUTPUT_PIECE,
-        params: { [zstd.constants.ZSTD_c_compressionLevel!]: 1 },
-      }),
+    stream: () => zstd.createZstdCompress!({ chunkSize: OUTPUT_PIECE, params: zstdLevelOne() }),
     endOfBlock: zstd.constants.ZSTD_e_end!,
   },
 };

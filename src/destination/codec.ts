@@ -7,27 +7,15 @@ import zlib from 'node:zlib';
 import { BlockCompressor } from './block-compressor.ts';
 import { PARTITION_SUFFIX } from './layout.ts';
 import type { Compression } from './spec.ts';
+import { zstd, zstdLevelOne } from './zstd.ts';
 
 const CHUNK = 128 * 1024;
-
-/** zlib's zstd (Node 22.15 and later), typed here since @types/node of older Nodes lack it. */
-const zstd = zlib as unknown as {
-  createZstdCompress?(options: object): Transform;
-  createZstdDecompress?(options?: object): Transform;
-  zstdCompress?(
-    data: string | Uint8Array,
-    options: object,
-    done: (error: Error | null, out: Buffer) => void,
-  ): void;
-  zstdDecompressSync?(data: Uint8Array): Buffer;
-  constants: { ZSTD_c_compressionLevel?: number };
-};
 
 export function zstdAvailable(): boolean {
   return typeof zstd.createZstdCompress === 'function';
 }
 
-const zstdOptions = () => ({ chunkSize: CHUNK, params: { [zstd.constants.ZSTD_c_compressionLevel!]: 1 } });
+const zstdOptions = () => ({ chunkSize: CHUNK, params: zstdLevelOne() });
 
 /** A partition's compressor: in blocks, on several threads (block-compressor.ts). */
 export function compressor(compression: Compression): Transform {
