@@ -3,6 +3,7 @@
 // as it arrives; decompressed chunks are normalised here while zlib works on the next ones.
 import { parentPort } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
+import { BufferCollector } from './buffer-collector.ts';
 import { type HourLines, normaliseEvents, reuseOutputBuffer } from './event-record.ts';
 import { type LineBatch, LineSplitter } from './export-decoder.ts';
 
@@ -21,6 +22,8 @@ export type WorkerReply =
   | { id: number; error: { name: string; message: string } };
 
 const GUNZIP_CHUNK = 1024 * 1024;
+
+const collector = new BufferCollector();
 
 /** A request waits for its reply until the chunks zlib produced before it are normalised. */
 interface Waiting {
@@ -43,6 +46,7 @@ class MemberReader {
   constructor() {
     this.#gunzip.on('data', (chunk: Buffer) => {
       this.#decompressed.push(chunk);
+      collector.spent(chunk.length);
       this.#received++;
       this.#schedule();
     });
