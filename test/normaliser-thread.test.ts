@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
@@ -10,7 +11,9 @@ import { inPieces, streamedZip } from './helpers/zips.ts';
 // A pool of two threads (the default on three cores or more), whatever this machine has: the order
 // and cancellation across threads are what these tests are for.
 process.env.AMPLITUDE_SYNC_NORMALISER_THREADS ??= '2';
-const { decodeExportOffThread, normaliserThreads } = await import('../src/amplitude/normaliser-thread.ts');
+const { AHEAD_BYTES, decodeExportOffThread, normaliserThreads } = await import(
+  '../src/amplitude/normaliser-thread.ts'
+);
 const POOL = Number(process.env.AMPLITUDE_SYNC_NORMALISER_THREADS);
 
 const hour = (h: number) => `2024-03-01 ${String(h).padStart(2, '0')}`;
@@ -76,6 +79,37 @@ describe('decoding and normalising on the worker thread', () => {
       if (chunk.kind === 'events' && chunk.outputs.length > 0) break;
     }
     assert.deepEqual((await decodeAll(inPieces(zip, 4096))).lines, expected);
+  });
+
+  it('reads no further ahead of a slow reader than its bound, within one large member', async () => {
+    // Random notes do not compress: one member of about three times the bound, compressed.
+    const notes = randomBytes(3 * AHEAD_BYTES).toString('base64');
+    const lines = Array.from({ length: 12 * 1024 }, (_, n) =>
+      event(n, 9, notes.slice(n * 4096, (n + 1) * 4096)),
+    );
+    const body = streamedZip({
+      '1/1_2024-03-01_9#0.json.gz': gzipSync(`${lines.join('\n')}\n`, { level: 1 }),
+    });
+    let pulled = 0;
+    const counted = async function* () {
+      for await (const piece of inPieces(body, 64 * 1024)) {
+        pulled += piece.length;
+        yield piece;
+      }
+    };
+    const decoding = decodeExportOffThread(counted());
+    await decoding.next(); // the member's start; no events taken
+    // Until the reading stops (or would have read the whole body).
+    for (let before = -1; pulled !== before && pulled < body.length; ) {
+      before = pulled;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.ok(pulled > 0, 'nothing read');
+    assert.ok(
+      pulled <= AHEAD_BYTES + 1024 * 1024,
+      `read ${pulled} bytes ahead of a reader that took nothing`,
+    );
+    await decoding.return(undefined);
   });
 
   it('a corrupt member fails with the member named', async () => {

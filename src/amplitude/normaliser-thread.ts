@@ -166,7 +166,7 @@ const YOUNG_GENERATION_MB = 4;
  * memory of an export (its outputs wait here), and holds a whole member of the sizes met (1.5 to 11 MB
  * compressed), so the next member's thread keeps working while the reader is still on the current one.
  */
-const AHEAD_BYTES = 16 * 1024 * 1024;
+export const AHEAD_BYTES = 16 * 1024 * 1024;
 /** Compressed bytes handed to a thread in one message. */
 const SEND_BYTES = 512 * 1024;
 
@@ -226,9 +226,10 @@ export async function* decodeExportOffThread(
         }
         piece = [];
         pieceBytes = 0;
+        const length = bytes.length; // read before the transfer empties `bytes`
         push({
           chunk: send({ stream: member.stream, type: 'data', bytes }, [bytes.buffer as ArrayBuffer]),
-          bytes: bytes.length,
+          bytes: length,
         });
       };
       for await (const data of zipMember.data) {
