@@ -162,11 +162,12 @@ export type NormalisedChunk = MemberStart | { kind: 'events'; outputs: HourOutpu
 const YOUNG_GENERATION_MB = 4;
 
 /**
- * Compressed bytes an export may have handed to the threads and not yet delivered. It bounds the
- * memory of an export (its outputs wait here), and holds a whole member of the sizes met (1.5 to 11 MB
- * compressed), so the next member's thread keeps working while the reader is still on the current one.
+ * Compressed bytes an export may have handed to the threads and not yet delivered, 4 MiB a thread. It
+ * bounds the memory of an export (its outputs wait here, about twice as many bytes on poorly
+ * compressible events, six times on typical ones). On two cores, 4 MiB kept the speed of 16 MiB and
+ * took the worker's peak RSS on large events from 288-292 to 260-263 MB (bench/worker-sync.bench.ts).
  */
-export const AHEAD_BYTES = 16 * 1024 * 1024;
+export const AHEAD_BYTES = POOL_SIZE * 4 * 1024 * 1024;
 /** Compressed bytes handed to a thread in one message. */
 const SEND_BYTES = 512 * 1024;
 
