@@ -1,9 +1,9 @@
 // Collection of a worker thread's spent buffers. Node's zlib gives every decompressed chunk a fresh
-// 1 MiB buffer; the normaliser thread builds almost nothing else on its heap, so V8 would free those
-// buffers only once 64 MB of them had piled up (its trigger for memory held outside the heap). Asking
-// for a collection of this small heap every COLLECT_EVERY_BYTES keeps that pile small: the worker's
-// peak RSS went from ~296 to ~238 MB on realistic events (bench/worker-sync.bench.ts), at no
-// measurable cost, as the collection runs incrementally.
+// buffer; the normaliser thread builds almost nothing else on its heap, so V8 would free those buffers
+// only once 64 MB of them had piled up (its trigger for memory held outside the heap). Asking for a
+// collection of this small heap every COLLECT_EVERY_BYTES keeps that pile small: the worker's peak RSS
+// went from ~296 to ~238 MB on realistic events (bench/worker-sync.bench.ts), at no measurable cost,
+// as the collection runs incrementally.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
