@@ -112,6 +112,40 @@ describe('decoding and normalising on the worker thread', () => {
     await decoding.return(undefined);
   });
 
+  it('delivers a member of many messages exactly, as message buffers come back for reuse', async () => {
+    const notes = randomBytes(6 * 1024 * 1024).toString('base64');
+    const lines = Array.from({ length: notes.length / 2048 }, (_, n) =>
+      event(n, 9 + (n % 2), notes.slice(n * 2048, (n + 1) * 2048)),
+    );
+    const body = streamedZip({
+      '1/1_2024-03-01_9#0.json.gz': gzipSync(`${lines.join('\n')}\n`, { level: 1 }),
+    });
+    // Lines keep their order within each upload hour.
+    const byHour = (pairs: Array<[number, string]>) => {
+      const hours = new Map<number, Array<[number, string]>>();
+      for (const pair of pairs) {
+        if (!hours.has(pair[0])) hours.set(pair[0], []);
+        hours.get(pair[0])!.push(pair);
+      }
+      return hours;
+    };
+    const decoded = byHour((await decodeAll(inPieces(body, 64 * 1024))).lines);
+    const normalised = byHour(
+      lines.map((line) => {
+        const { line: text, uploadHour } = normaliseEventLine(line);
+        return [uploadHour, text] as [number, string];
+      }),
+    );
+    assert.deepEqual([...decoded.keys()].sort(), [...normalised.keys()].sort());
+    for (const [hour, expected] of normalised) {
+      assert.equal(decoded.get(hour)!.length, expected.length);
+      assert.ok(
+        decoded.get(hour)!.every(([, text], at) => text === expected[at]![1]),
+        `hour ${hour} differs`,
+      );
+    }
+  });
+
   it('a corrupt member fails with the member named', async () => {
     const member = Buffer.from(gzipSync(`${ten.join('\n')}\n`));
     member[member.length - 6]! ^= 0xff;

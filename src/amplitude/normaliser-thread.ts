@@ -100,6 +100,7 @@ class NormaliserThread {
     if (!pending) return;
     this.#pending.delete(reply.id);
     if (this.#pending.size === 0) this.#worker.unref();
+    if ('input' in reply && reply.input) reuseInputBuffer(reply.input);
     if ('error' in reply) {
       const { name, message } = reply.error;
       pending.reject(name === 'EventRecordError' ? new EventRecordError(message) : new Error(message));
@@ -171,6 +172,22 @@ export const AHEAD_BYTES = POOL_SIZE * 4 * 1024 * 1024;
 /** Compressed bytes handed to a thread in one message. */
 const SEND_BYTES = 512 * 1024;
 
+/** Message buffers the threads have consumed and handed back, reused before allocating. */
+const spareInputs: ArrayBuffer[] = [];
+const MAX_SPARE_INPUTS = 8;
+
+function reuseInputBuffer(memory: ArrayBuffer): void {
+  if (spareInputs.length < MAX_SPARE_INPUTS) spareInputs.push(memory);
+}
+
+/** A message ends at the first HTTP chunk that takes it to SEND_BYTES: room for one more is left. */
+function inputBuffer(bytes: number): ArrayBuffer {
+  const index = spareInputs.findIndex((memory) => memory.byteLength >= bytes);
+  return index === -1
+    ? new ArrayBuffer(Math.max(bytes, SEND_BYTES * 1.25))
+    : spareInputs.splice(index, 1)[0]!;
+}
+
 /** A member handed to a thread: `stream` tells it apart on that thread. */
 type Member = { thread: NormaliserThread; stream: number };
 /** What the reader delivers next; `ends` on the member's last chunk. */
@@ -218,8 +235,8 @@ export async function* decodeExportOffThread(
       let piece: Uint8Array[] = [];
       let pieceBytes = 0;
       const sendPiece = () => {
-        // A copy that owns its memory (never a slice of Node's shared pool), so it can move to the worker.
-        const bytes = new Uint8Array(pieceBytes);
+        // A copy into memory of its own (never a slice of Node's shared pool), so it can move to the worker.
+        const bytes = new Uint8Array(inputBuffer(pieceBytes), 0, pieceBytes);
         let at = 0;
         for (const data of piece) {
           bytes.set(data, at);

@@ -18,7 +18,12 @@ export type WorkerRequest =
   | { id: number; stream: number; type: 'cancel' };
 
 export type WorkerReply =
-  | { id: number; hours: Array<[hour: number, bytes: Uint8Array, records: number]> }
+  | {
+      id: number;
+      hours: Array<[hour: number, bytes: Uint8Array, records: number]>;
+      /** The request's input, consumed, back to the main thread for reuse. */
+      input?: ArrayBuffer;
+    }
   | { id: number; error: { name: string; message: string } };
 
 /**
@@ -34,6 +39,7 @@ interface Waiting {
   id: number;
   /** How many decompressed chunks must be normalised first; undefined until zlib has consumed the input. */
   after?: number;
+  input?: ArrayBuffer;
 }
 
 class MemberReader {
@@ -65,6 +71,7 @@ class MemberReader {
     const waiting: Waiting = { id };
     this.#waiting.push(waiting);
     this.#gunzip.write(bytes, () => {
+      waiting.input = bytes.buffer as ArrayBuffer;
       waiting.after = this.#received;
       this.#schedule();
     });
@@ -107,9 +114,9 @@ class MemberReader {
       this.#done++;
     }
     while (this.#waiting[0]?.after !== undefined && this.#waiting[0].after <= this.#done) {
-      const { id } = this.#waiting.shift()!;
+      const { id, input } = this.#waiting.shift()!;
       if (this.#waiting.length === 0 && this.#gunzip.readableEnded) this.#add(this.#splitter.end());
-      reply(id, this.#normalised.splice(0));
+      reply(id, this.#normalised.splice(0), input);
     }
   }
 
@@ -125,16 +132,16 @@ class MemberReader {
   }
 }
 
-function reply(id: number, normalised: Map<number, HourLines>[]): void {
+function reply(id: number, normalised: Map<number, HourLines>[], input?: ArrayBuffer): void {
   const hours: Array<[number, Uint8Array, number]> = [];
-  const transfer: ArrayBuffer[] = [];
+  const transfer: ArrayBuffer[] = input ? [input] : [];
   for (const map of normalised) {
     for (const [hour, lines] of map) {
       hours.push([hour, lines.bytes, lines.records]);
       transfer.push(lines.bytes.buffer as ArrayBuffer);
     }
   }
-  parentPort!.postMessage({ id, hours } satisfies WorkerReply, transfer);
+  parentPort!.postMessage({ id, hours, ...(input ? { input } : {}) } satisfies WorkerReply, transfer);
 }
 
 function fail(id: number, error: Error): void {
