@@ -25,7 +25,7 @@ function oldBuffer(): WeakRef<ArrayBuffer> {
 
 describe('BufferCollector', () => {
   it('has a dropped buffer collected once 32 MiB were spent, and not before', async () => {
-    const collector = new BufferCollector();
+    const collector = new BufferCollector(32 * MiB);
     const ref = oldBuffer();
     collector.spent(31 * MiB);
     assert.equal(await collectedWithin(ref, 300), false, 'collected before the threshold');
@@ -34,7 +34,7 @@ describe('BufferCollector', () => {
   });
 
   it('leaves gc unexposed to the contexts made after it', () => {
-    new BufferCollector();
+    new BufferCollector(MiB).spent(MiB);
     assert.equal(runInNewContext('typeof gc'), 'undefined');
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
   });

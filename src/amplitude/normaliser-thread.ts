@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { BufferCollector } from './buffer-collector.ts';
 import { EventRecordError, type HourLines } from './event-record.ts';
 import { isEventMember, type MemberStart, memberStart } from './export-decoder.ts';
 import type { WorkerReply, WorkerRequest } from './normaliser-worker.ts';
@@ -172,6 +173,9 @@ export const AHEAD_BYTES = POOL_SIZE * 4 * 1024 * 1024;
 /** Compressed bytes handed to a thread in one message. */
 const SEND_BYTES = 512 * 1024;
 
+/** The main thread's share of an export's garbage, counted in compressed bytes read. */
+const mainCollector = new BufferCollector(256 * 1024 * 1024);
+
 /** Message buffers the threads have consumed and handed back, reused before allocating. */
 const spareInputs: ArrayBuffer[] = [];
 const MAX_SPARE_INPUTS = 8;
@@ -242,6 +246,7 @@ export async function* decodeExportOffThread(
           bytes.set(data, at);
           at += data.length;
         }
+        mainCollector.spent(pieceBytes);
         piece = [];
         pieceBytes = 0;
         const length = bytes.length; // read before the transfer empties `bytes`
