@@ -9,6 +9,7 @@
 // names what is wrong or re-serialises.
 import type { LineBatch } from './export-decoder.ts';
 import { SCAN_FOUND, scanObject } from './json-scan.ts';
+import { SpareBuffers } from './spare-buffers.ts';
 import { amplitudeTimestampHour, amplitudeTimestampToRfc3339, isAmplitudeTimestamp } from './time.ts';
 
 export const EVENT_TIMESTAMP_FIELDS = [
@@ -46,17 +47,15 @@ const KEY_SUFFIX = Buffer.from('_time":');
 const KEY_STEMS = EVENT_TIMESTAMP_FIELDS.map((field) => Buffer.from(field.slice(0, -'_time'.length)));
 
 /** Output buffers handed back once written (see normaliser-thread.ts), reused before allocating. */
-const spareBuffers: Buffer[] = [];
-const MAX_SPARE_BUFFERS = 8;
+const spareOutputs = new SpareBuffers(8);
 
 export function reuseOutputBuffer(memory: ArrayBuffer): void {
-  if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(Buffer.from(memory));
+  spareOutputs.give(memory);
 }
 
 /** Never a slice of Node's shared pool: the bytes may move to another thread and come back. */
 function outputBuffer(capacity: number): Buffer {
-  const index = spareBuffers.findIndex((buffer) => buffer.length >= capacity);
-  return index === -1 ? Buffer.allocUnsafeSlow(capacity) : spareBuffers.splice(index, 1)[0]!;
+  return Buffer.from(spareOutputs.take(capacity));
 }
 
 /** A growable output buffer. */

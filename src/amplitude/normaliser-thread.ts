@@ -11,6 +11,7 @@ import { BufferCollector } from './buffer-collector.ts';
 import { EventRecordError, type HourLines } from './event-record.ts';
 import { isEventMember, type MemberStart, memberStart } from './export-decoder.ts';
 import type { WorkerReply, WorkerRequest } from './normaliser-worker.ts';
+import { SpareBuffers } from './spare-buffers.ts';
 import { ZipFormatError, zipMembers } from './zip-stream.ts';
 
 /**
@@ -101,7 +102,7 @@ class NormaliserThread {
     if (!pending) return;
     this.#pending.delete(reply.id);
     if (this.#pending.size === 0) this.#worker.unref();
-    if ('input' in reply && reply.input) reuseInputBuffer(reply.input);
+    if ('input' in reply && reply.input) spareInputs.give(reply.input);
     if ('error' in reply) {
       const { name, message } = reply.error;
       pending.reject(name === 'EventRecordError' ? new EventRecordError(message) : new Error(message));
@@ -177,20 +178,7 @@ const SEND_BYTES = 512 * 1024;
 const mainCollector = new BufferCollector(256 * 1024 * 1024);
 
 /** Message buffers the threads have consumed and handed back, reused before allocating. */
-const spareInputs: ArrayBuffer[] = [];
-const MAX_SPARE_INPUTS = 8;
-
-function reuseInputBuffer(memory: ArrayBuffer): void {
-  if (spareInputs.length < MAX_SPARE_INPUTS) spareInputs.push(memory);
-}
-
-/** A message ends at the first HTTP chunk that takes it to SEND_BYTES: room for one more is left. */
-function inputBuffer(bytes: number): ArrayBuffer {
-  const index = spareInputs.findIndex((memory) => memory.byteLength >= bytes);
-  return index === -1
-    ? new ArrayBuffer(Math.max(bytes, SEND_BYTES * 1.25))
-    : spareInputs.splice(index, 1)[0]!;
-}
+const spareInputs = new SpareBuffers(8);
 
 /** A member handed to a thread: `stream` tells it apart on that thread. */
 type Member = { thread: NormaliserThread; stream: number };
@@ -240,7 +228,8 @@ export async function* decodeExportOffThread(
       let pieceBytes = 0;
       const sendPiece = () => {
         // A copy into memory of its own (never a slice of Node's shared pool), so it can move to the worker.
-        const bytes = new Uint8Array(inputBuffer(pieceBytes), 0, pieceBytes);
+        // A message ends at the first HTTP chunk that takes it to SEND_BYTES: room for one more is left.
+        const bytes = new Uint8Array(spareInputs.take(pieceBytes, SEND_BYTES * 1.25), 0, pieceBytes);
         let at = 0;
         for (const data of piece) {
           bytes.set(data, at);
