@@ -4,7 +4,9 @@ import {
   EVENT_TIMESTAMP_FIELDS,
   EventRecordError,
   normaliseEventLine,
+  normaliseEvents,
 } from '../src/amplitude/event-record.ts';
+import { LineSplitter } from '../src/amplitude/export-decoder.ts';
 import { amplitudeTimestampHour, amplitudeTimestampToRfc3339 } from '../src/amplitude/time.ts';
 import { EventLineGenerator } from '../src/simulator/event-lines.ts';
 
@@ -185,5 +187,48 @@ describe('event normalisation against a JSON.parse reference', () => {
       }
     }
     assert.ok(checked > 2000, `${checked} lines checked`);
+  });
+
+  it('groups a batch by upload hour in order, whichever path each line takes', () => {
+    const generator = new EventLineGenerator(11, 187520);
+    const hours = [Date.UTC(2024, 2, 1, 10), Date.UTC(2024, 2, 1, 11)];
+    const [early, late] = hours.map((hour) =>
+      Buffer.concat([...generator.ndjsonChunks(hour, 300)])
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const line = (i % 7 === 3 ? late : early)![i]!;
+      // Every fifth line leaves the scan: an escaped key (rewritten in place) or an escaped timestamp (re-serialised).
+      if (i % 5 === 1) lines.push(line.replace('"uuid"', '"\\u0075uid"'));
+      else if (i % 5 === 2) lines.push(line.replace(/("event_time":"[^"]{10}) /, '$1\\u0020'));
+      else lines.push(line);
+    }
+    const expected = new Map<number, string[]>();
+    for (const line of lines) {
+      const { line: written, uploadHour } = normaliseEventLine(line);
+      expected.set(uploadHour, [...(expected.get(uploadHour) ?? []), written]);
+    }
+    assert.equal(expected.size, 2);
+    // Split into batches the way export members are: CRLF line ends, chunks cut anywhere.
+    const text = Buffer.from(`${lines.join('\r\n')}\r\n`);
+    const splitter = new LineSplitter();
+    const written = new Map<number, { text: string; records: number }>();
+    const take = (batches: ReturnType<LineSplitter['push']>) => {
+      for (const batch of batches) {
+        for (const [hour, { bytes, records }] of normaliseEvents(batch)) {
+          const sofar = written.get(hour) ?? { text: '', records: 0 };
+          written.set(hour, { text: sofar.text + bytes.toString('utf8'), records: sofar.records + records });
+        }
+      }
+    };
+    for (let at = 0; at < text.length; at += 40_000) take(splitter.push(text.subarray(at, at + 40_000)));
+    take(splitter.end());
+    for (const [hour, expectedLines] of expected) {
+      assert.equal(written.get(hour)?.text, `${expectedLines.join('\n')}\n`, `hour ${hour}`);
+      assert.equal(written.get(hour)?.records, expectedLines.length);
+    }
   });
 });

@@ -3,12 +3,12 @@
 // exactly as Airbyte's connector writes them (amplitudeTimestampToRfc3339).
 // Nested look-alike keys, number spellings, escapes and key order are untouched.
 //
-// The hot path works on bytes: a validating scan (json-scan.ts) finds the top-level timestamps and the
-// rewrite copies byte ranges, with no parsing into objects and no re-serialising. A line the scan is
-// unsure of (invalid, escaped keys or timestamps, repeated keys) takes the JSON.parse path, which
-// names what is wrong or re-serialises.
+// The hot path works on bytes, in WebAssembly (event-scan.ts): a validating scan finds the top-level
+// timestamps and the rewrite copies byte ranges, with no parsing into objects and no re-serialising. A
+// line the scan is unsure of (invalid, escaped keys or timestamps, repeated keys) takes the JSON.parse
+// path, which names what is wrong or re-serialises.
+import { EventScanner } from './event-scan.ts';
 import type { LineBatch } from './export-decoder.ts';
-import { SCAN_FOUND, scanObject } from './json-scan.ts';
 import { SpareBuffers } from './spare-buffers.ts';
 import { amplitudeTimestampHour, amplitudeTimestampToRfc3339, isAmplitudeTimestamp } from './time.ts';
 
@@ -34,11 +34,8 @@ export interface HourLines {
 
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
-const LETTER_T = 0x54;
-const ZERO = 0x30;
-const UTC_SUFFIX = Buffer.from('+00:00');
-/** Most bytes a rewrite adds: the `+00:00` suffix, and zeros padding `.f` to six digits. */
-const REWRITE_GROWTH = UTC_SUFFIX.length + 5;
+/** Most bytes a line grows by: per timestamp the `+00:00` suffix and zeros padding `.f` to six digits, and the newline. */
+const LINE_GROWTH = EVENT_TIMESTAMP_FIELDS.length * ('+00:00'.length + 5) + 1;
 /** `YYYY-MM-DD HH:MM:SS` */
 const SECONDS_LENGTH = 19;
 /** Every timestamp key ends so: one scan of a chunk for it finds every candidate key, at any depth. */
@@ -73,6 +70,11 @@ class ByteBuilder {
     const grown = outputBuffer(Math.max(this.buffer.length * 2, this.length + bytes));
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
+  }
+
+  append(source: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
+    this.length += source.copy(this.buffer, this.length, start, end);
   }
 
   byte(value: number): void {
@@ -158,32 +160,13 @@ function uploadHourOf(event: Record<string, unknown>, buffer: Buffer, start: num
   );
 }
 
-const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;
-/** The separator at each position of `YYYY-MM-DD HH:MM:SS`, 0 where a digit belongs. */
-const TIMESTAMP_SHAPE = Buffer.from('0000-00-00 00:00:00').map((byte) => (byte === ZERO ? 0 : byte));
-
-/** isAmplitudeTimestamp of the bytes buffer[start, end). */
-function isAmplitudeTimestampAt(buffer: Buffer, start: number, end: number): boolean {
-  const length = end - start;
-  if (length !== SECONDS_LENGTH && (length < SECONDS_LENGTH + 2 || length > SECONDS_LENGTH + 7)) return false;
-  for (let i = 0; i < SECONDS_LENGTH; i++) {
-    const expected = TIMESTAMP_SHAPE[i]!;
-    const byte = buffer[start + i]!;
-    if (expected === 0 ? !isDigit(byte) : byte !== expected) return false;
-  }
-  if (length === SECONDS_LENGTH) return true;
-  if (buffer[start + SECONDS_LENGTH] !== 0x2e) return false;
-  for (let i = start + SECONDS_LENGTH + 1; i < end; i++) if (!isDigit(buffer[i]!)) return false;
-  return true;
-}
-
 /** `YYYY-MM-DD HH` */
 const HOUR_PREFIX_LENGTH = 13;
 /** The last upload hour's prefix and its hour: consecutive events mostly share it. */
 const cachedHourPrefix = new Uint8Array(HOUR_PREFIX_LENGTH);
 let cachedHour = Number.NaN;
 
-/** The hour of the Amplitude timestamp at buffer[start, ...), which isAmplitudeTimestampAt accepted. */
+/** The hour of the Amplitude timestamp at buffer[start, ...), which the scan accepted as one. */
 function hourAt(buffer: Buffer, start: number): number | undefined {
   let same = !Number.isNaN(cachedHour);
   for (let i = 0; same && i < HOUR_PREFIX_LENGTH; i++) same = buffer[start + i] === cachedHourPrefix[i];
@@ -209,49 +192,6 @@ function addEdit(offset: number, length: number): void {
     editOffsets[i - 1] = offset;
     editLengths[i - 1] = length;
   }
-}
-
-const FIELD_BYTES = EVENT_TIMESTAMP_FIELDS.map((field) => Buffer.from(field));
-const SERVER_UPLOAD_TIME = EVENT_TIMESTAMP_FIELDS.indexOf('server_upload_time');
-
-/** Which timestamp field the key buffer[start, end) names, or -1. */
-function timestampFieldAt(buffer: Uint8Array, start: number, end: number): number {
-  const length = end - start;
-  if (buffer[end - 1] !== 0x65 || buffer[end - 5] !== 0x5f) return -1; // not `…_time`
-  fields: for (let index = 0; index < FIELD_BYTES.length; index++) {
-    const field = FIELD_BYTES[index]!;
-    if (field.length !== length) continue;
-    for (let i = length - 1; i >= 0; i--) if (buffer[start + i] !== field[i]) continue fields;
-    return index;
-  }
-  return -1;
-}
-
-/** Spans of the top-level timestamp fields' string values in the line just scanned. */
-const valueStarts = new Int32Array(EVENT_TIMESTAMP_FIELDS.length);
-const valueEnds = new Int32Array(EVENT_TIMESTAMP_FIELDS.length);
-
-/**
- * The line's upload hour when the scan vouches for the line and its server_upload_time is an Amplitude
- * timestamp, with the rewrites queued; undefined sends the line down the JSON.parse path.
- */
-function scanLine(buffer: Buffer, start: number, end: number): number | undefined {
-  if (scanObject(buffer, start, end, timestampFieldAt, valueStarts, valueEnds) !== SCAN_FOUND)
-    return undefined;
-  const uploadStart = valueStarts[SERVER_UPLOAD_TIME]!;
-  if (uploadStart === -1 || !isAmplitudeTimestampAt(buffer, uploadStart, valueEnds[SERVER_UPLOAD_TIME]!)) {
-    return undefined;
-  }
-  const hour = hourAt(buffer, uploadStart);
-  if (hour === undefined) return undefined;
-  editOffsets.length = 0;
-  editLengths.length = 0;
-  for (let index = 0; index < valueStarts.length; index++) {
-    const at = valueStarts[index]!;
-    if (at !== -1 && isAmplitudeTimestampAt(buffer, at, valueEnds[index]!))
-      addEdit(at, valueEnds[index]! - at);
-  }
-  return hour;
 }
 
 const values: Array<string | undefined> = new Array(EVENT_TIMESTAMP_FIELDS.length);
@@ -291,48 +231,6 @@ function parseLine(buffer: Buffer, start: number, end: number): { hour: number; 
   return { hour, inPlace: found === wanted };
 }
 
-/**
- * Copies source[from, to) to target at `at` and returns the bytes copied. Short runs are copied here:
- * Buffer#copy costs a few hundred nanoseconds a call on export data, more than a loop over ~100 bytes.
- */
-function copyRun(source: Buffer, target: Buffer, at: number, from: number, to: number): number {
-  const length = to - from;
-  if (length > SHORT_RUN) return source.copy(target, at, from, to);
-  for (let i = 0; i < length; i++) target[at + i] = source[from + i]!;
-  return length;
-}
-
-const SHORT_RUN = 128;
-
-/** Appends the line with the queued rewrites applied, and its newline. */
-function appendRewritten(out: ByteBuilder, buffer: Buffer, start: number, end: number): void {
-  out.reserve(end - start + editOffsets.length * REWRITE_GROWTH + 1);
-  const target = out.buffer;
-  let length = out.length;
-  let from = start;
-  for (let i = 0; i < editOffsets.length; i++) {
-    const at = editOffsets[i]!;
-    const to = at + editLengths[i]!;
-    length += copyRun(buffer, target, length, from, at + SECONDS_LENGTH);
-    target[length - SECONDS_LENGTH + 10] = LETTER_T;
-    if (nonZeroFraction(buffer, at + SECONDS_LENGTH + 1, to)) {
-      length += copyRun(buffer, target, length, at + SECONDS_LENGTH, to);
-      for (let digits = to - at - SECONDS_LENGTH - 1; digits < 6; digits++) target[length++] = ZERO;
-    }
-    for (let k = 0; k < UTC_SUFFIX.length; k++) target[length++] = UTC_SUFFIX[k]!;
-    from = to;
-  }
-  length += copyRun(buffer, target, length, from, end);
-  target[length++] = NEWLINE;
-  out.length = length;
-}
-
-/** Whether the fraction digits in buffer[start, end) are not all zero (Airbyte then writes them). */
-function nonZeroFraction(buffer: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buffer[i] !== ZERO) return true;
-  return false;
-}
-
 function appendReserialised(out: ByteBuilder, buffer: Buffer, start: number, end: number): void {
   const event = JSON.parse(buffer.toString('utf8', start, end)) as Record<string, unknown>;
   for (const field of EVENT_TIMESTAMP_FIELDS) {
@@ -343,37 +241,80 @@ function appendReserialised(out: ByteBuilder, buffer: Buffer, start: number, end
   out.byte(NEWLINE);
 }
 
+/** Writes the line scanner.bytes[start, end) at `out` with the queued rewrites; the offset after it. */
+function rewriteInPlace(
+  scanner: EventScanner,
+  base: number,
+  start: number,
+  end: number,
+  out: number,
+): number {
+  for (let i = 0; i < editOffsets.length; i++) {
+    scanner.edits[2 * i] = editOffsets[i]! - base;
+    scanner.edits[2 * i + 1] = editLengths[i]!;
+  }
+  return scanner.rewriteLine(start, end, out, editOffsets.length);
+}
+
+let eventScanner: EventScanner | undefined;
+const SERVER_UPLOAD_TIME = EVENT_TIMESTAMP_FIELDS.indexOf('server_upload_time');
+
 /**
  * Normalises a batch of export lines and groups them by upload hour. Throws EventRecordError for a
  * line that is not an event object with a valid server_upload_time.
  */
 export function normaliseEvents(batch: LineBatch): Map<number, HourLines> {
-  const builders = new Map<number, ByteBuilder>();
   const { buffer, bounds } = batch;
-  let lastHour = Number.NaN;
-  let out: ByteBuilder | undefined;
+  const hours = new Map<number, HourLines>();
+  if (bounds.length === 0) return hours;
+  eventScanner ??= new EventScanner(EVENT_TIMESTAMP_FIELDS);
+  const scanner = eventScanner;
+  const base = bounds[0]!;
+  const span = bounds[bounds.length - 1]! - base;
+  const capacity = span + (bounds.length / 2) * LINE_GROWTH;
+  const builders = new Map<number, ByteBuilder>();
+  const builder = (hour: number) => {
+    const existing = builders.get(hour);
+    if (existing) return existing;
+    const created = new ByteBuilder(capacity);
+    builders.set(hour, created);
+    return created;
+  };
+  // Lines are written one after another into the scanner's memory and moved out a run of one hour at a time.
+  let out = scanner.load(buffer, base, base + span, capacity);
+  let runStart = out;
+  let runHour = Number.NaN;
+  let lines: ByteBuilder | undefined;
+  const endRun = () => {
+    if (out > runStart) builder(runHour).append(scanner.bytes, runStart, out);
+    runStart = out;
+  };
   for (let i = 0; i < bounds.length; i += 2) {
     const start = bounds[i]!;
     const end = bounds[i + 1]!;
-    let hour = scanLine(buffer, start, end);
-    let inPlace = true;
-    if (hour === undefined) ({ hour, inPlace } = parseLine(buffer, start, end));
-    if (hour !== lastHour) {
-      out = builders.get(hour);
-      if (!out) {
-        const span = bounds[bounds.length - 1]! - bounds[0]!;
-        out = new ByteBuilder(span + (bounds.length / 2) * (7 * REWRITE_GROWTH + 1));
-        builders.set(hour, out);
-      }
-      lastHour = hour;
+    let written = scanner.normaliseLine(start - base, end - base, out, SERVER_UPLOAD_TIME);
+    let hour = written === -1 ? undefined : hourAt(scanner.bytes, scanner.starts[SERVER_UPLOAD_TIME]!);
+    if (hour === undefined) {
+      const parsed = parseLine(buffer, start, end);
+      hour = parsed.hour;
+      written = parsed.inPlace ? rewriteInPlace(scanner, base, start - base, end - base, out) : -1;
     }
-    if (inPlace) appendRewritten(out!, buffer, start, end);
-    else appendReserialised(out!, buffer, start, end);
-    out!.records++;
+    if (hour !== runHour) {
+      endRun();
+      runHour = hour;
+      lines = builder(hour);
+    }
+    lines!.records++;
+    if (written !== -1) {
+      out = written;
+      continue;
+    }
+    endRun();
+    appendReserialised(lines!, buffer, start, end);
   }
-  const hours = new Map<number, HourLines>();
-  for (const [hour, builder] of builders) {
-    hours.set(hour, { bytes: builder.buffer.subarray(0, builder.length), records: builder.records });
+  endRun();
+  for (const [hour, lines] of builders) {
+    hours.set(hour, { bytes: lines.buffer.subarray(0, lines.length), records: lines.records });
   }
   return hours;
 }

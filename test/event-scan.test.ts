@@ -1,19 +1,25 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { SCAN_FOUND, SCAN_UNSURE, scanObject } from '../src/amplitude/json-scan.ts';
+import { promisify } from 'node:util';
+import { EventScanner } from '../src/amplitude/event-scan.ts';
 
 const KEYS = ['a', 'event_time', 'server_upload_time'];
-const keyIndex = (buffer: Uint8Array, start: number, end: number) =>
-  KEYS.indexOf(Buffer.from(buffer.subarray(start, end)).toString('latin1'));
+const scanner = new EventScanner(KEYS);
+const SCAN_FOUND = true;
+const SCAN_UNSURE = false;
 
 function scan(text: string | Buffer) {
-  // As in an export chunk: the line is followed by its newline.
-  const buffer = Buffer.concat([Buffer.isBuffer(text) ? text : Buffer.from(text), Buffer.from('\n')]);
-  const starts = new Int32Array(KEYS.length);
-  const ends = new Int32Array(KEYS.length);
-  const result = scanObject(buffer, 0, buffer.length - 1, keyIndex, starts, ends);
+  const buffer = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  scanner.load(buffer, 0, buffer.length, 0);
+  const result = scanner.scanObject(0, buffer.length);
   const values = KEYS.map((_, k) =>
-    starts[k] === -1 ? undefined : buffer.toString('latin1', starts[k], ends[k]),
+    scanner.starts[k] === -1
+      ? undefined
+      : scanner.bytes.toString('latin1', scanner.starts[k], scanner.ends[k]),
   );
   return { result, values };
 }
@@ -60,7 +66,7 @@ function randomValue(next: () => number, depth: number): unknown {
   return object;
 }
 
-describe('validating JSON scan', () => {
+describe('validating JSON scan (event-scan.wasm)', () => {
   it('finds top-level string values and only those', () => {
     const { result, values } = scan(
       '{"a":"x","b":{"event_time":"nested"},"event_time":"2024-03-01 10:00:00","server_upload_time":null}',
@@ -141,6 +147,8 @@ describe('validating JSON scan', () => {
   it('vouches for every valid object without repeats or escapes, however deep', () => {
     const deep = `{"a":${'['.repeat(500)}${']'.repeat(500)},"b":${'{"c":'.repeat(300)}1${'}'.repeat(300)}}`;
     assert.equal(scan(deep).result, SCAN_FOUND);
+    // Deeper than its stack: JSON.parse decides.
+    assert.equal(scan(`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`).result, SCAN_UNSURE);
     const next = random(7);
     for (let round = 0; round < 2000; round++) {
       const value: unknown = randomValue(next, 0);
@@ -155,5 +163,38 @@ describe('validating JSON scan', () => {
       }
       assert.equal(scan(text).result, SCAN_FOUND, text);
     }
+  });
+});
+
+describe('event-scan.wasm', () => {
+  it('is what wasm/event-scan.ts compiles to (npm run build:wasm)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'event-scan-'));
+    try {
+      const script = JSON.parse(await readFile('package.json', 'utf8')).scripts['build:wasm'] as string;
+      const args = script.split(' ').slice(1);
+      args[args.indexOf('--outFile') + 1] = join(dir, 'event-scan.wasm');
+      await promisify(execFile)(process.execPath, ['node_modules/assemblyscript/bin/asc.js', ...args]);
+      assert.ok(
+        (await readFile(join(dir, 'event-scan.wasm'))).equals(
+          await readFile('src/amplitude/event-scan.wasm'),
+        ),
+        'src/amplitude/event-scan.wasm is stale: run npm run build:wasm',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives back the memory an unusually long line took', () => {
+    const long = Buffer.from(`{"a":"${'x'.repeat(80 * 1024 * 1024)}"}`);
+    const own = new EventScanner(KEYS);
+    own.load(long, 0, long.length, long.length);
+    assert.equal(own.scanObject(0, long.length), true);
+    assert.ok(own.memoryBytes > 160 * 1024 * 1024, `${own.memoryBytes}`);
+    const short = Buffer.from('{"a":"x"}');
+    own.load(short, 0, short.length, short.length);
+    assert.ok(own.memoryBytes < 1024 * 1024, `${own.memoryBytes}`);
+    assert.equal(own.scanObject(0, short.length), true);
+    assert.equal(own.bytes.toString('latin1', own.starts[0], own.ends[0]), 'x');
   });
 });
