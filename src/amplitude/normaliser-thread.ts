@@ -165,17 +165,19 @@ export type NormalisedChunk = MemberStart | { kind: 'events'; outputs: HourOutpu
 const YOUNG_GENERATION_MB = 4;
 
 /**
- * Compressed bytes an export may have handed to the threads and not yet delivered, 4 MiB a thread. It
+ * Compressed bytes an export may have handed to the threads and not yet delivered, 2 MiB a thread. It
  * bounds the memory of an export (its outputs wait here, about twice as many bytes on poorly
  * compressible events, six times on typical ones). On two cores, 4 MiB kept the speed of 16 MiB and
- * took the worker's peak RSS on large events from 288-292 to 260-263 MB (bench/worker-sync.bench.ts).
+ * took the worker's peak RSS on large events from 288-292 to 260-263 MB (bench/worker-sync.bench.ts);
+ * since normalisation runs in WebAssembly the outputs wait here for the compressor, and 2 MiB keeps
+ * the speed of 4 MiB.
  */
-export const AHEAD_BYTES = POOL_SIZE * 4 * 1024 * 1024;
+export const AHEAD_BYTES = POOL_SIZE * 2 * 1024 * 1024;
 /** Compressed bytes handed to a thread in one message. */
 const SEND_BYTES = 512 * 1024;
 
 /** The main thread's share of an export's garbage, counted in compressed bytes read. */
-const mainCollector = new BufferCollector(256 * 1024 * 1024);
+const mainCollector = new BufferCollector({ major: 256 * 1024 * 1024 });
 
 /** Message buffers the threads have consumed and handed back, reused before allocating. */
 const spareInputs = new SpareBuffers(8);

@@ -32,7 +32,7 @@ export type WorkerReply =
  */
 const GUNZIP_CHUNK = 256 * 1024;
 
-const collector = new BufferCollector(32 * 1024 * 1024);
+const collector = new BufferCollector({ major: 32 * 1024 * 1024, minor: 4 * 1024 * 1024 });
 
 /** A request waits for its reply until the chunks zlib produced before it are normalised. */
 interface Waiting {
