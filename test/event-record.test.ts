@@ -113,6 +113,15 @@ describe('event normalisation', () => {
     );
   });
 
+  it('rewrites the top-level key spelled with escapes, never a nested look-alike with its value', () => {
+    const line =
+      '{"server_upload_time":"2024-03-01 10:00:00.1","x":{"event_time":"2024-01-01 00:00:00.5"},"event\\u005ftime":"2024-01-01 00:00:00.5"}';
+    const parsed = JSON.parse(normaliseEventLine(line).line);
+    assert.equal(parsed.event_time, '2024-01-01T00:00:00.500000+00:00');
+    assert.equal(parsed.x.event_time, '2024-01-01 00:00:00.5');
+    assert.equal(parsed.server_upload_time, '2024-03-01T10:00:00.100000+00:00');
+  });
+
   it('falls back to re-serialising when the raw text spells a timestamp with escapes', () => {
     const line = '{"server_upload_time":"2024-03-01 10:00:00\\u002e000000","n":1}';
     const parsed = JSON.parse(normaliseEventLine(line).line);

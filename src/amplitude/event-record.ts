@@ -33,6 +33,7 @@ export interface HourLines {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 /** Most bytes a line grows by: per timestamp the `+00:00` suffix and zeros padding `.f` to six digits, and the newline. */
 const LINE_GROWTH = EVENT_TIMESTAMP_FIELDS.length * ('+00:00'.length + 5) + 1;
@@ -194,6 +195,29 @@ function addEdit(offset: number, length: number): void {
   }
 }
 
+/**
+ * Whether buffer[at] lies directly in the line's outermost object, outside strings: a nested key with
+ * the same name and value must not pass for a top-level one spelled with escapes.
+ */
+function atTopLevel(buffer: Buffer, start: number, at: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < at; i++) {
+    const byte = buffer[i]!;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      depth++;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
+  }
+  return depth === 1 && !inString;
+}
+
 const values: Array<string | undefined> = new Array(EVENT_TIMESTAMP_FIELDS.length);
 const offsets: number[] = new Array(EVENT_TIMESTAMP_FIELDS.length);
 
@@ -220,7 +244,7 @@ function parseLine(buffer: Buffer, start: number, end: number): { hour: number; 
   for (const hit of keyHits(buffer, start, end)) {
     const index = fieldAt(buffer, hit, start);
     const value = index === -1 ? undefined : values[index];
-    if (value === undefined) continue;
+    if (value === undefined || !atTopLevel(buffer, start, hit)) continue;
     const at = valueStart(buffer, hit, end);
     if (at === -1 || !valueAt(buffer, at, end, value)) continue;
     if (offsets[index] !== -1) return { hour, inPlace: false };
