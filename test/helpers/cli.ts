@@ -23,6 +23,9 @@ export function start(args: string[], env: NodeJS.ProcessEnv, cwd: string): Chil
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as ChildProcess & { output: Run };
   child.output = { code: null, stdout: '', stderr: '' };
+  // Decoded across chunks: a pipe can split a character's UTF-8 bytes between two of them.
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
   child.stdout!.on('data', (chunk) => {
     child.output.stdout += chunk;
   });
