@@ -42,7 +42,6 @@ function scanModule(): WasmModule {
 const PAGE = 64 * 1024;
 /** What the scan may read past the last line: one 16-byte load. */
 const PADDING = 16;
-const KEYS_BYTES = 1024;
 /** Memory beyond this after a batch is given back (a new instance): an unusually long line grew it. */
 const KEEP_BYTES = 64 * 1024 * 1024;
 
@@ -110,10 +109,11 @@ export class EventScanner {
   #instantiate(): void {
     const { exports } = new WebAssembly.Instance(scanModule(), {});
     this.#exports = exports as ScanExports;
-    const { KEYS, MAX_KEYS } = this.#exports;
+    const { KEYS, MAX_KEYS, SPAN_STARTS } = this.#exports;
     const names = this.keys.map((key) => Buffer.from(key, 'latin1'));
     const keyBytes = names.reduce((total, name) => total + 1 + name.length, 0);
-    if (names.length > MAX_KEYS.value || keyBytes > KEYS_BYTES || names.some((name) => name.length > 255)) {
+    const room = SPAN_STARTS.value - KEYS.value; // the keys' area ends where the spans begin
+    if (names.length > MAX_KEYS.value || keyBytes > room || names.some((name) => name.length > 255)) {
       throw new RangeError(`too many or too long keys for the event scan: ${this.keys.join(', ')}`);
     }
     const memory = new Uint8Array(this.#exports.memory.buffer);
