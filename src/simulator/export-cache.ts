@@ -4,12 +4,16 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BufferCollector } from '../amplitude/buffer-collector.ts';
 import { isoHour } from '../amplitude/time.ts';
 import type { ExportMember } from './export-members.ts';
 import { hashString } from './random.ts';
 
 /** Bump when generated content changes, so that caches rendered by older code are not served. */
 const CACHE_FORMAT = 'v1';
+
+/** Frees the buffers of the member files served while they are young (buffer-collector.ts). */
+const collector = new BufferCollector({ minor: 4 * 1024 * 1024 });
 
 export interface ExportCacheKey {
   seed: string;
@@ -44,7 +48,12 @@ export class ExportCache {
   /** The member's bytes from its cache file, rendering it first with `render` if needed. */
   async *bytes(member: ExportMember, render: () => AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const path = await this.ensure(member, render);
-    yield* createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+    for await (const chunk of createReadStream(path, {
+      highWaterMark: 256 * 1024,
+    }) as AsyncIterable<Buffer>) {
+      yield chunk;
+      collector.spent(chunk.length);
+    }
   }
 
   private ensure(member: ExportMember, render: () => AsyncIterable<Uint8Array>): Promise<string> {

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { amplitudeTimestampHour, exportHourParam, isoHour } from '../../src/amplitude/time.ts';
 import { type Simulator, TIMESTAMP_FIELDS } from '../../src/simulator/index.ts';
 import {
@@ -14,6 +19,8 @@ import {
   parseMemberName,
   simulator,
 } from './helpers.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** The 55 keys of a real export record (amplitude-api.md §2.1), in the order they are sent. */
 // biome-ignore format: several keys a line read better than one a line
@@ -42,9 +49,11 @@ describe('export API: a whole served day', () => {
   let sim: Simulator;
   let members: Member[];
   let records: Array<Record<string, unknown>>;
+  let archive: Buffer;
   before(async () => {
     sim = await simulator();
     const response = await get(sim, exportPath(hour(1, 0), hour(1, 23)));
+    archive = response.body;
     assert.equal(response.status, 200);
     assert.equal(response.headers['content-type'], 'application/zip');
     assert.equal(response.body.subarray(0, 4).toString('latin1'), 'PK\x03\x04');
@@ -62,6 +71,22 @@ describe('export API: a whole served day', () => {
       [...hours].sort((a, b) => a - b),
     );
     assert.ok(hours.every((h) => h >= hour(1, 0) && h <= hour(1, 23)));
+  });
+
+  it('is a ZIP archive that an independent reader accepts, every CRC-32 checked (Python zipfile)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'simulator-zip-'));
+    try {
+      await writeFile(join(dir, 'export.zip'), archive);
+      const check = [
+        'import sys, zipfile',
+        'z = zipfile.ZipFile(sys.argv[1])',
+        'print(z.testzip() or "ok", len(z.namelist()))',
+      ].join('\n');
+      const { stdout } = await execFileAsync('python3', ['-c', check, join(dir, 'export.zip')]);
+      assert.equal(stdout.trim(), `ok ${members.length}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves exactly the events of the ground truth, hour by hour, line for line', () => {
