@@ -15,7 +15,6 @@ import {
   ProtocolWriter,
   specMessage,
 } from './airbyte/messages.ts';
-import { airbyteRead } from './airbyte/read.ts';
 import { airbyteSpec } from './airbyte/spec.ts';
 import { isStreamName, STREAM_NAMES, type StreamName } from './amplitude/streams.ts';
 import {
@@ -26,7 +25,7 @@ import {
   startDateMs,
   syncSettings,
 } from './config.ts';
-import { installLogging } from './logging.ts';
+import type { LoggingOptions } from './logging.ts';
 import {
   connectionScheduleId,
   deleteSyncSchedule,
@@ -38,10 +37,9 @@ import {
 } from './schedule.ts';
 import { connectionStatuses, formatStatuses } from './status.ts';
 import { formatSummary, previousState, runSync, SyncCancelledError, SyncFailedError } from './sync-runner.ts';
-import { startEmbeddedTemporal } from './temporal/embedded.ts';
+import { DEFAULT_TASK_QUEUE } from './task-queue.ts';
 import { HomeLockedError } from './temporal/home-lock.ts';
 import { formatVerifyReport } from './verify-report.ts';
-import { createWorker, DEFAULT_TASK_QUEUE, runWorker } from './worker.ts';
 import { givenState } from './workflows/airbyte-state.ts';
 import { rootMessage } from './workflows/stream.ts';
 import type { SyncResult, SyncState, Tuning } from './workflows/types.ts';
@@ -117,6 +115,27 @@ async function withCluster<T>(fn: (client: Client, taskQueue: string) => Promise
   }
 }
 
+let loggingOptions: LoggingOptions = { verbose: false, service: false };
+
+/**
+ * The Temporal SDK's native runtime, with our logging, set up before this process's first worker or
+ * native connection. A command that only talks to a cluster (through the client) never loads it.
+ */
+async function installNativeRuntime(): Promise<void> {
+  const { installLogging } = await import('./logging.ts');
+  installLogging(loggingOptions);
+}
+
+/**
+ * The embedded server, its module (and the Temporal worker's native bridge) loaded only when a command
+ * needs it: a command against a cluster starts 0.3 s sooner.
+ */
+async function startEmbedded() {
+  await installNativeRuntime();
+  const { startEmbeddedTemporal } = await import('./temporal/embedded.ts');
+  return startEmbeddedTemporal(process.argv.slice(2).join(' '));
+}
+
 /** Runs `fn` against Temporal: a cluster when TEMPORAL_ADDRESS is set, else an embedded server plus a worker. */
 async function withTemporal<T>(
   config: ConnectionConfig,
@@ -124,9 +143,10 @@ async function withTemporal<T>(
 ): Promise<T> {
   if (process.env.TEMPORAL_ADDRESS) return withCluster(fn);
   const taskQueue = taskQueueFromEnv();
-  const embedded = await startEmbeddedTemporal(process.argv.slice(2).join(' '));
+  const embedded = await startEmbedded();
   console.error(`embedded Temporal: UI at ${embedded.uiUrl} (database ${embedded.databasePath})`);
   try {
+    const { createWorker } = await import('./worker.ts');
     const { runUntil } = await createWorker({ connection: embedded.nativeConnection, config, taskQueue });
     return await runUntil(fn(embedded.client, taskQueue));
   } finally {
@@ -432,6 +452,8 @@ async function readCommand(args: string[]): Promise<number> {
   if (!values.config || !values.catalog) throw new UsageError('read needs --config FILE and --catalog FILE');
   const signals = cancelOnSignals('the read');
   try {
+    await installNativeRuntime();
+    const { airbyteRead } = await import('./airbyte/read.ts');
     return await airbyteRead({
       configPath: values.config,
       catalogPath: values.catalog,
@@ -611,6 +633,8 @@ async function workerCommand(args: string[]): Promise<number> {
   if (values.config && values.connections) {
     throw new UsageError('worker: give --config (one connection) or --connections (several), not both');
   }
+  await installNativeRuntime();
+  const { runWorker } = await import('./worker.ts');
   await runWorker({
     ...(values.config ? { configPath: values.config } : {}),
     ...(values.connections ? { connectionsPath: values.connections } : {}),
@@ -628,7 +652,7 @@ async function statusCommand(args: string[]): Promise<number> {
     return 0;
   };
   if (process.env.TEMPORAL_ADDRESS) return withCluster(show);
-  const embedded = await startEmbeddedTemporal(process.argv.slice(2).join(' '));
+  const embedded = await startEmbedded();
   try {
     return await show(embedded.client);
   } finally {
@@ -694,7 +718,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error((error as Error).message);
     return 2;
   }
-  installLogging({ verbose, service: command === 'worker', ...(metricsAddress ? { metricsAddress } : {}) });
+  loggingOptions = { verbose, service: command === 'worker', ...(metricsAddress ? { metricsAddress } : {}) };
   try {
     return await run(rest);
   } catch (error) {

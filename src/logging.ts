@@ -26,12 +26,14 @@ function oneLine(entry: LogEntry): string {
  * retry lines already report; a service (the worker) prints its activity at INFO, one line each;
  * --verbose prints everything as the SDK formats it.
  */
-export function installLogging(options: {
+export interface LoggingOptions {
   verbose: boolean;
   service: boolean;
   /** host:port of a Prometheus endpoint for the SDK's metrics and ours (`/metrics`). */
   metricsAddress?: string;
-}): void {
+}
+
+export function installLogging(options: LoggingOptions): void {
   if (installed) return;
   installed = true;
   // A one-shot command handles Ctrl-C itself (it cancels its sync through Temporal, then stops its

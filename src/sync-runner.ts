@@ -19,7 +19,7 @@ import { isoInstant } from './amplitude/time.ts';
 import { describeDestination } from './destination/spec.ts';
 import { showProgress } from './progress-display.ts';
 import { watchRetries } from './retry-watch.ts';
-import { DEFAULT_TASK_QUEUE } from './worker.ts';
+import { DEFAULT_TASK_QUEUE } from './task-queue.ts';
 import { type RecheckEntry, unionRecheck } from './workflows/recheck.ts';
 import { carriedState, failureDetailsState, furthest } from './workflows/state.ts';
 import type { SyncInput, SyncResult, SyncSettings, SyncState } from './workflows/types.ts';

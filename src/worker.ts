@@ -12,9 +12,9 @@ import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } 
 import { ConnectionRegistry, loadConnections, type NamedConnection } from './connections.ts';
 import { destinations } from './destination/open.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
+import { DEFAULT_TASK_QUEUE } from './task-queue.ts';
 import { workflowBundle } from './workflow-bundle.ts';
 
-export const DEFAULT_TASK_QUEUE = 'amplitude-sync';
 export interface AmplitudeWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
