@@ -75,6 +75,10 @@ for (const level of [1, 3, 6]) {
     chunks.reduce((total, chunk) => total + zlib.gzipSync(chunk, { level }).length, 0),
   );
 }
+// What the destination writes: level 1 with zlib's largest hash table (block-compressor.ts).
+timed('gzip level 1 memLevel 9', () =>
+  chunks.reduce((total, chunk) => total + zlib.gzipSync(chunk, { level: 1, memLevel: 9 }).length, 0),
+);
 const zstd = (zlib as unknown as { zstdCompressSync?: (b: Buffer, o?: object) => Buffer }).zstdCompressSync;
 if (zstd) {
   const LEVEL = (zlib.constants as unknown as Record<string, number>).ZSTD_c_compressionLevel!;

@@ -35,7 +35,9 @@ const EMPTY_FINAL_BLOCK = Buffer.from([3, 0]);
 
 const CODECS: Record<'gzip' | 'zstd', BlockCodec> = {
   gzip: {
-    stream: () => zlib.createDeflateRaw({ level: 1, chunkSize: OUTPUT_PIECE }),
+    // memLevel 9 (zlib's largest hash table) against the default 8: 3-7% faster on typical events and
+    // 22% on poorly compressible ones, output a little smaller (bench/codecs.bench.ts).
+    stream: () => zlib.createDeflateRaw({ level: 1, memLevel: 9, chunkSize: OUTPUT_PIECE }),
     endOfBlock: zlib.constants.Z_FULL_FLUSH,
     header: GZIP_HEADER,
     trailer(crc, length) {
