@@ -22,12 +22,14 @@ FROM node:24.22-bookworm-slim
 
 # AMPLITUDE_SYNC_HOME: where `sync`/`check` keep the embedded Temporal's database (and with it the
 # sync state) when TEMPORAL_ADDRESS is unset, e.g. `docker run -v "$PWD/amplitude-data:/data" ...`.
-# MALLOC_ARENA_MAX=2: as the command's #! line sets it (less memory for the same speed).
+# MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_: as the command's #! line sets them (less memory for the
+# same speed).
 # AIRBYTE_ENTRYPOINT and the io.airbyte labels: Airbyte's conventions for a connector image, so that
 # Airbyte can run this image as a custom source (spec, check, discover, read).
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=1048576 \
     AMPLITUDE_SYNC_HOME=/data/.amplitude-sync \
     AIRBYTE_ENTRYPOINT="node --max-semi-space-size=1 /app/bin/amplitude-sync.js"
 LABEL io.airbyte.name=amplitude-sync/source-amplitude \
