@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { compressor } from './codec.ts';
 import type { HourWriter, PartitionWritten } from './destination.ts';
-import { concatenate, ensureDirectory, removeQuietly } from './files.ts';
+import { BackgroundFlush, concatenate, ensureDirectory, removeQuietly } from './files.ts';
 import { eventHourPartition } from './layout.ts';
 import type { Compression } from './spec.ts';
 
@@ -38,6 +38,8 @@ export interface StagingOptions {
   compressed?: boolean;
   /** The codec of compressed staged files and partitions (default gzip). */
   compression?: Compression;
+  /** Whether staged files are flushed to disk as they are written (BackgroundFlush): they become the partitions. */
+  flushAsWritten?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ interface OpenPart {
   input: Writable;
   file: WriteStream;
   written: Promise<void>;
+  flush?: BackgroundFlush;
 }
 
 interface HourState {
@@ -187,11 +190,13 @@ export class HourPartitionWriter implements HourWriter {
     await ensureDirectory(dirname(path));
     const file = createWriteStream(path);
     let input: Writable = file;
+    const flush = this.#options.flushAsWritten ? new BackgroundFlush(file) : undefined;
     if (this.#options.compressed !== false) {
       // Native zlib: output compression runs on libuv's thread pool, beside the parsing thread.
       const compress = compressor(this.#options.compression ?? 'gzip');
       compress.pipe(file);
       compress.on('error', (error) => file.destroy(error));
+      if (flush) compress.on('data', (bytes: Buffer) => flush.wrote(bytes.length));
       input = compress;
     }
     const written = finished(file);
@@ -199,7 +204,7 @@ export class HourPartitionWriter implements HourWriter {
     written.catch((error: Error) => {
       this.#failure ??= error;
     });
-    const part: OpenPart = { path, input, file, written };
+    const part: OpenPart = { path, input, file, written, ...(flush ? { flush } : {}) };
     state.open = part;
     this.#openCount++;
     return part;
@@ -210,6 +215,7 @@ export class HourPartitionWriter implements HourWriter {
     if (!part) return;
     state.open = undefined;
     this.#openCount--;
+    await part.flush?.stop();
     part.input.end();
     await part.written;
     state.parts.push(part.path);

@@ -58,6 +58,7 @@ export class LocalDestination implements Destination, ManifestStore {
         await rm(this.path(otherCodecPartition(staged.partition)), { force: true });
       },
       compression: this.compression,
+      flushAsWritten: true,
       ...(maxOpen ? { maxOpen } : {}),
     });
   }
