@@ -16,9 +16,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-// V8's compiled code of the modules, kept on disk (in the system's temporary directory) for the next
-// start: a command reaches its work about 60 ms sooner.
-enableCompileCache();
+// V8's compiled code of the modules, kept on disk beside them for the next start: a command reaches
+// its work about 60 ms sooner. Not in the temporary directory (Node's default), which a command
+// leaves as it found it; where the directory cannot be written, Node carries on without a cache.
+enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/node-compile-cache/', import.meta.url)));
 
 const root = new URL('../', import.meta.url);
 
