@@ -47,7 +47,11 @@ COPY --from=build /app/node_modules/.cache/amplitude-sync/ ./node_modules/.cache
 COPY --from=temporal-cli /opt/temporal/bin/temporal /usr/local/bin/temporal
 
 # /data: the output (destination.path) and the embedded server's database; /config: connection.json.
-RUN mkdir -p /data /config && chown node:node /data
+# node_modules/.cache/node-compile-cache: V8's compiled code of the modules (bin/amplitude-sync.js),
+# filled here by one start with the entrypoint's flags and writable by the user the image runs as.
+RUN mkdir -p /data /config && chown node:node /data \
+    && node --max-semi-space-size=1 bin/amplitude-sync.js --help >/dev/null \
+    && chown -R node:node node_modules/.cache/node-compile-cache
 
 USER node
 

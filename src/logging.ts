@@ -21,11 +21,6 @@ function oneLine(entry: LogEntry): string {
   return `${at} [${entry.level}] ${entry.message}${cause}${where ? ` (${where})` : ''}`;
 }
 
-/**
- * A one-shot command prints warnings and errors one line each, without the activity failures that its
- * retry lines already report; a service (the worker) prints its activity at INFO, one line each;
- * --verbose prints everything as the SDK formats it.
- */
 export interface LoggingOptions {
   verbose: boolean;
   service: boolean;
@@ -33,6 +28,11 @@ export interface LoggingOptions {
   metricsAddress?: string;
 }
 
+/**
+ * A one-shot command prints warnings and errors one line each, without the activity failures that its
+ * retry lines already report; a service (the worker) prints its activity at INFO, one line each;
+ * --verbose prints everything as the SDK formats it.
+ */
 export function installLogging(options: LoggingOptions): void {
   if (installed) return;
   installed = true;

@@ -43,4 +43,23 @@ describe('BackgroundFlush', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('throws the error of a failed flush from stop(): Linux reports a write-back error only once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'background-flush-'));
+    try {
+      const file = createWriteStream(join(dir, 'part'));
+      const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      const failing = ((_fd: number, done: (error: Error | null) => void) => {
+        setImmediate(() => done(eio));
+      }) as typeof fdatasync;
+      const flush = new BackgroundFlush(file, failing);
+      await once(file, 'open');
+      flush.wrote(64 * MiB);
+      await assert.rejects(flush.stop(), /EIO: i\/o error, fdatasync/);
+      file.end();
+      await once(file, 'close');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -27,16 +27,18 @@ const FLUSH_EVERY = 64 * 1024 * 1024;
  * Flushes a file to disk in the background as it is written, every FLUSH_EVERY bytes, so that the
  * fsync of `publish` finds little left to write: the disk works while the export goes on, not after
  * it (an hour of large events left ~530 MB for that fsync, about a quarter of a second here). A failed
- * flush is left to that fsync to report.
+ * flush is thrown by `stop()`: Linux reports a write-back error once, to the first sync that sees it,
+ * so the later fsync of `publish` (through another descriptor) would not.
  */
 export class BackgroundFlush {
   #fd: number | undefined;
   #unflushed = 0;
   #flushing: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
   #stopped = false;
 
   constructor(
-    file: WriteStream,
+    private readonly file: WriteStream,
     private readonly sync: typeof fdatasync = fdatasync,
   ) {
     file.once('open', (fd: number) => {
@@ -48,15 +50,28 @@ export class BackgroundFlush {
   wrote(bytes: number): void {
     this.#unflushed += bytes;
     const fd = this.#fd;
-    if (this.#unflushed < FLUSH_EVERY || this.#stopped || typeof fd !== 'number') return;
+    if (this.#unflushed < FLUSH_EVERY || this.#stopped || fd === undefined) return;
     this.#unflushed = 0;
-    this.#flushing = this.#flushing.then(() => new Promise((done) => this.sync(fd, () => done())));
+    this.#flushing = this.#flushing.then(() => this.#flush(fd));
   }
 
-  /** Starts no more flushes; resolves when the one under way is done, so the file may close. */
-  stop(): Promise<void> {
+  /** Starts no more flushes; resolves when the one under way is done (so the file may close), or throws its error. */
+  async stop(): Promise<void> {
     this.#stopped = true;
-    return this.#flushing;
+    await this.#flushing;
+    if (this.#failure) throw this.#failure;
+  }
+
+  #flush(fd: number): Promise<void> {
+    // Not once the file is closed (its descriptor number may then belong to another file): `stop()`
+    // is awaited before a file is ended, but a stream that failed closes itself.
+    if (this.file.destroyed || this.file.closed) return Promise.resolve();
+    return new Promise((done) =>
+      this.sync(fd, (error) => {
+        this.#failure ??= error ?? undefined;
+        done();
+      }),
+    );
   }
 }
 

@@ -161,6 +161,7 @@ export class HourPartitionWriter implements HourWriter {
     this.#hours.clear();
     for (const state of states) {
       if (state.open) {
+        await state.open.flush?.stop().catch(() => {});
         state.open.input.destroy();
         state.open.file.destroy();
         await state.open.written.catch(() => {});
