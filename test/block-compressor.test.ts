@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,29 @@ function sample(length: number): Buffer {
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i++) bytes[i] = ((i * 7919 + (i >> 10)) % 91) + 32;
   return bytes;
+}
+
+/** The zstd frames in `bytes`, walked by their headers and block headers (RFC 8878 section 3.1.1). */
+function zstdFrames(bytes: Buffer): number {
+  let frames = 0;
+  let at = 0;
+  while (at < bytes.length) {
+    assert.equal(bytes.readUInt32LE(at), 0xfd2fb528, `a frame starts at ${at}`);
+    const descriptor = bytes[at + 4]!;
+    const contentSizeBytes = [descriptor >> 6 === 0 && descriptor & 0x20 ? 1 : 0, 2, 4, 8][descriptor >> 6]!;
+    const windowBytes = descriptor & 0x20 ? 0 : 1;
+    const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
+    at += 5 + windowBytes + dictionaryBytes + contentSizeBytes;
+    for (let last = false; !last; ) {
+      const header = bytes.readUIntLE(at, 3);
+      last = (header & 1) === 1;
+      const type = (header >> 1) & 3;
+      at += 3 + (type === 1 ? 1 : header >> 3);
+    }
+    if (descriptor & 4) at += 4; // content checksum
+    frames++;
+  }
+  return frames;
 }
 
 /** Writes `input` in pieces of odd sizes, overwriting each piece once the compressor has called back. */
@@ -62,9 +86,12 @@ describe('block compressor', () => {
 
   it('writes zstd as one frame a block, read back as one stream', async (t) => {
     if (!zstd.zstdDecompressSync) return t.skip('this Node has no zstd');
-    const input = sample(2 * BLOCK_BYTES + 777);
-    const compressed = await compress('zstd', input);
-    assert.ok(zstd.zstdDecompressSync(compressed).equals(input));
+    // Compressible, and incompressible (a block's worst case must fit one output piece).
+    for (const input of [sample(2 * BLOCK_BYTES + 777), randomBytes(2 * BLOCK_BYTES + 777)]) {
+      const compressed = await compress('zstd', input);
+      assert.ok(zstd.zstdDecompressSync(compressed).equals(input));
+      assert.equal(zstdFrames(compressed), 3);
+    }
   });
 
   it('writes a valid empty gzip file when nothing is written', async () => {
