@@ -35,6 +35,10 @@ export interface HourLines {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
+const OPEN_OBJECT = 0x7b;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_OBJECT = 0x7d;
+const CLOSE_ARRAY = 0x5d;
 /** Most bytes a line grows by: per timestamp the `+00:00` suffix and zeros padding `.f` to six digits, and the newline. */
 const LINE_GROWTH = EVENT_TIMESTAMP_FIELDS.length * ('+00:00'.length + 5) + 1;
 /** `YYYY-MM-DD HH:MM:SS` */
@@ -209,9 +213,9 @@ function atTopLevel(buffer: Buffer, start: number, at: number): boolean {
       else if (byte === QUOTE) inString = false;
     } else if (byte === QUOTE) {
       inString = true;
-    } else if (byte === 0x7b || byte === 0x5b) {
+    } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
       depth++;
-    } else if (byte === 0x7d || byte === 0x5d) {
+    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
       depth--;
     }
   }

@@ -48,9 +48,8 @@ export class ExportCache {
   /** The member's bytes from its cache file, rendering it first with `render` if needed. */
   async *bytes(member: ExportMember, render: () => AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const path = await this.ensure(member, render);
-    for await (const chunk of createReadStream(path, {
-      highWaterMark: 256 * 1024,
-    }) as AsyncIterable<Buffer>) {
+    const file = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+    for await (const chunk of file) {
       yield chunk;
       collector.spent(chunk.length);
     }
