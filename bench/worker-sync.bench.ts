@@ -5,11 +5,13 @@
 //
 //   node --import tsx bench/worker-sync.bench.ts [--shape realistic|large] [--scale 1|4] [--runs N]
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
-//     [--compression gzip|zstd] [--worker-log FILE]
+//     [--compression gzip|zstd] [--worker-log FILE] [--timeline]
 //
 // --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
 // --worker-log FILE: the worker's stdout and stderr, written there when it stops (with
 // --worker-args="--trace-gc", its collections).
+// --timeline: after each sync, the events of its workflows (the sync and its children), in ms from the
+// command's spawn: where the time before the first request to Amplitude and after the last goes.
 // --command read: Airbyte's `read --config --catalog` (events, incremental) in place of worker + sync;
 // the read process holds its own worker, so its CPU and RSS are the worker's columns, and its stdout
 // (every RECORD) is drained and counted.
@@ -67,6 +69,7 @@ const { values } = parseArgs({
     command: { type: 'string', default: 'sync' },
     compression: { type: 'string', default: 'gzip' },
     'worker-log': { type: 'string' },
+    timeline: { type: 'boolean', default: false },
   },
 });
 if (values.command !== 'sync' && values.command !== 'read') throw new Error('--command sync|read');
@@ -292,6 +295,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const ticksBefore = cpuTicks(pid);
     const harnessCpu = process.cpuUsage();
     const started = performance.now();
+    const spawnedAt = Date.now();
     const sync = launch(nodeBinary, ['--max-semi-space-size=1', BIN, 'sync', '--config', config], env);
     const syncOutput = collect(sync);
     const code = await exited(sync);
@@ -310,6 +314,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
         `sync exited ${code}:\n${syncOutput.stdout}\n${syncOutput.stderr}\nworker:\n${workerOutput.stderr.slice(-4000)}`,
       );
     }
+    if (values.timeline) await printTimeline(address, env.AMPLITUDE_SYNC_TASK_QUEUE!, spawnedAt);
     const records = /events\s+\S+\s+(\d+) records/.exec(syncOutput.stdout);
     const row: Row = {
       shape,
@@ -335,6 +340,41 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
   } finally {
     await rm(dir, { recursive: true, force: true });
     temporaries.delete(dir);
+  }
+}
+
+/** The events of every workflow on the task queue, oldest workflow first, in ms from `since`. */
+async function printTimeline(address: string, taskQueue: string, since: number): Promise<void> {
+  const { Client, Connection } = await import('@temporalio/client');
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    const executions = [];
+    for await (const execution of client.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) {
+      executions.push(execution);
+    }
+    executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    for (const { workflowId, runId, type } of executions) {
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const activities = new Map<string, string>();
+      const lines = (history.events ?? []).map((event) => {
+        const at =
+          Number(event.eventTime!.seconds) * 1000 + Math.round(event.eventTime!.nanos! / 1e6) - since;
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        if (scheduled) activities.set(String(event.eventId), scheduled.activityType!.name!);
+        const of =
+          event.activityTaskStartedEventAttributes?.scheduledEventId ??
+          event.activityTaskCompletedEventAttributes?.scheduledEventId;
+        const name = scheduled?.activityType?.name ?? (of ? activities.get(String(of)) : undefined);
+        const kind = Object.keys(event)
+          .find((key) => key.endsWith('EventAttributes'))
+          ?.replace('EventAttributes', '');
+        return `    ${String(at).padStart(6)} ms  ${kind}${name ? ` ${name}` : ''}`;
+      });
+      console.log(`  ${type} ${workflowId}\n${lines.join('\n')}`);
+    }
+  } finally {
+    await connection.close();
   }
 }
 

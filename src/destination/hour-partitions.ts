@@ -4,15 +4,16 @@
 // hands the staged file to
 // the destination to publish: renamed into place (local), uploaded (s3), loaded (postgres).
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { compressor } from './codec.ts';
 import type { HourWriter, PartitionWritten } from './destination.ts';
-import { BackgroundFlush, concatenate, ensureDirectory, removeQuietly } from './files.ts';
+import { concatenate, ensureDirectory, removeQuietly } from './files.ts';
 import { eventHourPartition } from './layout.ts';
+import { PartitionFile } from './partition-file.ts';
 import type { Compression } from './spec.ts';
 
 /** An hour's staged NDJSON file, complete, ready to be published. */
@@ -38,8 +39,8 @@ export interface StagingOptions {
   compressed?: boolean;
   /** The codec of compressed staged files and partitions (default gzip). */
   compression?: Compression;
-  /** Whether staged files are flushed to disk as they are written (BackgroundFlush): they become the partitions. */
-  flushAsWritten?: boolean;
+  /** Whether staged files become the partitions (local): written straight to disk (PartitionFile). */
+  stagedFilesArePartitions?: boolean;
 }
 
 /**
@@ -54,9 +55,8 @@ interface OpenPart {
   path: string;
   /** Where lines go: the compressor in front of the file, or the file itself. */
   input: Writable;
-  file: WriteStream;
+  file: Writable;
   written: Promise<void>;
-  flush?: BackgroundFlush;
 }
 
 interface HourState {
@@ -161,7 +161,6 @@ export class HourPartitionWriter implements HourWriter {
     this.#hours.clear();
     for (const state of states) {
       if (state.open) {
-        await state.open.flush?.stop().catch(() => {});
         state.open.input.destroy();
         state.open.file.destroy();
         await state.open.written.catch(() => {});
@@ -189,15 +188,13 @@ export class HourPartitionWriter implements HourWriter {
     if (this.#openCount >= this.#maxOpen) await this.#closeLeastRecentlyUsed();
     const path = this.#options.stagingPath(state.partition, String(state.parts.length));
     await ensureDirectory(dirname(path));
-    const file = createWriteStream(path);
+    const file = this.#options.stagedFilesArePartitions ? new PartitionFile(path) : createWriteStream(path);
     let input: Writable = file;
-    const flush = this.#options.flushAsWritten ? new BackgroundFlush(file) : undefined;
     if (this.#options.compressed !== false) {
       // Native zlib: output compression runs on libuv's thread pool, beside the parsing thread.
       const compress = compressor(this.#options.compression ?? 'gzip');
       compress.pipe(file);
       compress.on('error', (error) => file.destroy(error));
-      if (flush) compress.on('data', (bytes: Buffer) => flush.wrote(bytes.length));
       input = compress;
     }
     const written = finished(file);
@@ -205,7 +202,7 @@ export class HourPartitionWriter implements HourWriter {
     written.catch((error: Error) => {
       this.#failure ??= error;
     });
-    const part: OpenPart = { path, input, file, written, ...(flush ? { flush } : {}) };
+    const part: OpenPart = { path, input, file, written };
     state.open = part;
     this.#openCount++;
     return part;
@@ -216,7 +213,6 @@ export class HourPartitionWriter implements HourWriter {
     if (!part) return;
     state.open = undefined;
     this.#openCount--;
-    await part.flush?.stop();
     part.input.end();
     await part.written;
     state.parts.push(part.path);

@@ -58,7 +58,7 @@ export class LocalDestination implements Destination, ManifestStore {
         await rm(this.path(otherCodecPartition(staged.partition)), { force: true });
       },
       compression: this.compression,
-      flushAsWritten: true,
+      stagedFilesArePartitions: true,
       ...(maxOpen ? { maxOpen } : {}),
     });
   }
