@@ -8,6 +8,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { AmplitudeClient, type AmplitudeClientOptions } from './amplitude/client.ts';
+import { startNormaliserThreads } from './amplitude/normaliser-thread.ts';
 import { amplitudeBaseUrl, type ConnectionConfig, loadConfigFile, parseConfig } from './config.ts';
 import { ConnectionRegistry, loadConnections, type NamedConnection } from './connections.ts';
 import { destinations } from './destination/open.ts';
@@ -91,6 +92,7 @@ export async function createWorker(options: AmplitudeWorkerOptions): Promise<Amp
       : {}),
     ...(options.identity ? { identity: options.identity } : {}),
   });
+  startNormaliserThreads();
   return {
     worker,
     connections,

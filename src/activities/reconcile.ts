@@ -169,22 +169,28 @@ export async function reconcileCounts(deps: ReconcileDeps, input: ReconcileInput
   if (!span) return empty;
   const signal = cancellationSignal();
   try {
-    const daily = await dailyEventTotals(deps.amplitude, span.first, span.last, signal);
     const days: number[] = [];
     for (let day = span.first; day <= span.last; day += DAY_MS) days.push(day);
     const hoursOfDay = new Map(days.map((day) => [day, utcHoursOf(day, timeZone)]));
     const allHours = [...hoursOfDay.values()].flat();
-    const exported = await (await deps.destination(input.destination, input.runKey)).eventCounts(
-      input.runKey,
-      allHours[0]!,
-      allHours[allHours.length - 1]! + HOUR_MS,
-    );
-    const hourly = new Map<string, number[]>();
+    const requests: number[][] = [];
     for (let i = 0; i < days.length; i += HOURLY_DAYS_PER_REQUEST) {
-      const chunk = days.slice(i, i + HOURLY_DAYS_PER_REQUEST);
-      const totals = await hourlyEventTotals(deps.amplitude, chunk[0]!, chunk[chunk.length - 1]!, signal);
-      for (const [date, hours] of totals) hourly.set(date, hours);
+      requests.push(days.slice(i, i + HOURLY_DAYS_PER_REQUEST));
     }
+    // At once: Amplitude's totals (the client keeps to its dashboard concurrency) and our own counts.
+    const [daily, exported, hourlyTotals] = await Promise.all([
+      dailyEventTotals(deps.amplitude, span.first, span.last, signal),
+      (async () => {
+        const destination = await deps.destination(input.destination, input.runKey);
+        return destination.eventCounts(input.runKey, allHours[0]!, allHours[allHours.length - 1]! + HOUR_MS);
+      })(),
+      Promise.all(
+        requests.map((chunk) =>
+          hourlyEventTotals(deps.amplitude, chunk[0]!, chunk[chunk.length - 1]!, signal),
+        ),
+      ),
+    ]);
+    const hourly = new Map<string, number[]>(hourlyTotals.flatMap((totals) => [...totals]));
     const result: ReconcileResult = {
       ...empty,
       from: isoDate(span.first),

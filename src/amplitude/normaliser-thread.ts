@@ -51,12 +51,13 @@ class NormaliserThread {
         resourceLimits,
       });
     }
-    this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     this.#worker.on('error', (error) => this.#failAll(error));
     this.#worker.on('exit', (code) =>
       this.#failAll(new Error(`the normaliser thread exited (code ${code})`)),
     );
+    // After the listeners: a 'message' listener refs the thread's port again.
+    this.#worker.unref();
   }
 
   /** Hands an output buffer back to the worker once it has been written. */
@@ -148,6 +149,14 @@ function pickThread(): NormaliserThread {
   const started = new NormaliserThread();
   pool.push(started);
   return started;
+}
+
+/**
+ * Starts the pool's threads ahead of the first export (a worker process is there to run them): a
+ * thread takes 50-100 ms to start and load its modules, which the first export would otherwise wait for.
+ */
+export function startNormaliserThreads(): void {
+  while (pool.length < POOL_SIZE) pool.push(new NormaliserThread());
 }
 
 /** The pool as it stands, for tests: threads started and threads with requests awaiting a reply. */
