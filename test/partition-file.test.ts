@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
-import { FLUSH_EVERY, PartitionFile } from '../src/destination/partition-file.ts';
+import { FLUSH_EVERY, PartitionFile, partitionFileBuffers } from '../src/destination/partition-file.ts';
 
 const MiB = 1024 * 1024;
 const einval = () => Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
@@ -151,5 +151,16 @@ describe('PartitionFile', () => {
     const bytes = randomBytes(MiB + 1);
     await writeAll(new PartitionFile(again), bytes);
     assert.deepEqual(readFileSync(again), bytes, 'buffers are reused cleanly after a failed file');
+  });
+
+  it('keeps a bounded pool of buffers once many files written at once have closed', async () => {
+    const bytes = randomBytes(3 * 512 * 1024 + 11);
+    const files = Array.from({ length: 40 }, (_, i) => new PartitionFile(join(dir, `many-${i}`)));
+    await Promise.all(files.map((file) => writeAll(file, bytes)));
+    for (let i = 0; i < files.length; i++) assert.deepEqual(readFileSync(join(dir, `many-${i}`)), bytes);
+    const { spare, memories } = partitionFileBuffers();
+    assert.ok(spare <= 16 + 8, `spare buffers after all closed: ${spare}`);
+    assert.ok(memories <= 3, `memories held after all closed: ${memories}`);
+    assert.equal(spare, memories * 8, 'every held memory is whole again: no buffer lost');
   });
 });

@@ -22,14 +22,18 @@ export const FLUSH_EVERY = 64 * 1024 * 1024;
 
 /**
  * Page-aligned buffers, reused. Node's buffers are not aligned; WebAssembly memory starts on a page.
- * Memories are never grown (growing would detach the buffers already handed out): more are made.
+ * Memories are never grown (growing would detach the buffers already handed out): more are made, and
+ * a memory whose buffers are all back is let go while MAX_SPARE_BUFFERS others are spare.
  */
 const spareBuffers: Buffer[] = [];
+/** Each memory's buffers that are spare, by the memory's ArrayBuffer (every buffer's `.buffer`). */
+const sparesOf = new Map<ArrayBufferLike, number>();
 // Node's types, without the DOM library, do not declare WebAssembly: what this module uses of it.
 declare const WebAssembly: {
   Memory: new (size: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
 };
 const BUFFERS_PER_MEMORY = 8;
+const MAX_SPARE_BUFFERS = 2 * BUFFERS_PER_MEMORY;
 const WASM_PAGE = 64 * 1024;
 
 function takeBuffer(): Buffer {
@@ -39,8 +43,26 @@ function takeBuffer(): Buffer {
     for (let i = BUFFERS_PER_MEMORY - 1; i >= 0; i--) {
       spareBuffers.push(Buffer.from(memory.buffer, i * BUFFER_BYTES, BUFFER_BYTES));
     }
+    sparesOf.set(memory.buffer, BUFFERS_PER_MEMORY);
   }
-  return spareBuffers.pop()!;
+  const buffer = spareBuffers.pop()!;
+  sparesOf.set(buffer.buffer, sparesOf.get(buffer.buffer)! - 1);
+  return buffer;
+}
+
+function giveBuffer(buffer: Buffer): void {
+  spareBuffers.push(buffer);
+  const spares = sparesOf.get(buffer.buffer)! + 1;
+  sparesOf.set(buffer.buffer, spares);
+  if (spares < BUFFERS_PER_MEMORY || spareBuffers.length <= MAX_SPARE_BUFFERS) return;
+  sparesOf.delete(buffer.buffer);
+  const kept = spareBuffers.filter((spare) => spare.buffer !== buffer.buffer);
+  spareBuffers.splice(0, spareBuffers.length, ...kept);
+}
+
+/** The buffer pool as it stands (tests): spare buffers, and memories held. */
+export function partitionFileBuffers(): { spare: number; memories: number } {
+  return { spare: spareBuffers.length, memories: sparesOf.size };
 }
 
 const WRITE_ONLY = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
@@ -136,7 +158,7 @@ export class PartitionFile extends Writable {
     this.#filled = 0;
     const position = this.#position;
     this.#position += length;
-    this.#writing = this.#writeAt(buffer, length, position).finally(() => spareBuffers.push(buffer));
+    this.#writing = this.#writeAt(buffer, length, position).finally(() => giveBuffer(buffer));
     this.#writing.catch(() => {}); // thrown by the next write, or at the end
   }
 
@@ -187,7 +209,7 @@ export class PartitionFile extends Writable {
   }
 
   #release(): void {
-    if (this.#buffer) spareBuffers.push(this.#buffer);
+    if (this.#buffer) giveBuffer(this.#buffer);
     this.#buffer = undefined;
   }
 }
