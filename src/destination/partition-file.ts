@@ -126,11 +126,13 @@ export class PartitionFile extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const handle = this.#handle;
-    this.#handle = undefined;
-    const settled = Promise.allSettled([this.#writing, this.#flushing]);
-    settled
-      .then(() => handle?.close())
+    Promise.allSettled([this.#writing, this.#flushing])
+      .then(() => {
+        // Taken once the write under way is over: a first write refused O_DIRECT reopens the file.
+        const handle = this.#handle;
+        this.#handle = undefined;
+        return handle?.close();
+      })
       .then(
         () => callback(error),
         (closeError: Error) => callback(error ?? closeError),
@@ -140,7 +142,7 @@ export class PartitionFile extends Writable {
 
   async #take(chunk: Buffer): Promise<void> {
     let at = 0;
-    while (at < chunk.length) {
+    while (at < chunk.length && !this.destroyed) {
       this.#buffer ??= takeBuffer();
       const copied = chunk.copy(this.#buffer, this.#filled, at);
       this.#filled += copied;
@@ -152,6 +154,7 @@ export class PartitionFile extends Writable {
   /** Hands the filled buffer to the kernel once the previous write is done; the next buffer fills meanwhile. */
   async #writeBuffer(): Promise<void> {
     await this.#writing;
+    if (this.destroyed) return; // its buffer goes back with the file's
     const buffer = this.#buffer!;
     const length = this.#filled;
     this.#buffer = undefined;
