@@ -2,7 +2,9 @@
 // totals, per project-local day or hour. It counts by event time, the export by upload time.
 import type { AmplitudeClient } from './client.ts';
 import { eventTotals } from './records.ts';
-import { calendarDayIn, dashboardDateParam, isoDate } from './time.ts';
+import { calendarDayIn, dashboardDateParam, isoDate, zonedFormat } from './time.ts';
+
+const HOUR_OF_DAY: Intl.DateTimeFormatOptions = { hour: 'numeric', hourCycle: 'h23' };
 
 export const SEGMENTATION_ENDPOINT = '/api/2/events/segmentation';
 const ALL_EVENTS = JSON.stringify({ event_type: '_all' });
@@ -84,7 +86,7 @@ export async function hourEventCount(
 
 /** The hour of the day (0..23) that `instantMs` falls on in an IANA time zone. */
 export function localHourIn(instantMs: number, timeZone: string): number {
-  const hour = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' })
+  const hour = zonedFormat(timeZone, HOUR_OF_DAY)
     .formatToParts(instantMs)
     .find((part) => part.type === 'hour')?.value;
   return Number(hour) % 24;

@@ -138,14 +138,26 @@ export function isoInstant(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
+/**
+ * One formatter per time zone and purpose, made once: making one costs far more than using it (the
+ * count reconciliation asks for a few hundred dates).
+ */
+export function zonedFormat(timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${timeZone} ${JSON.stringify(options)}`;
+  let format = zonedFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { ...options, timeZone });
+    zonedFormats.set(key, format);
+  }
+  return format;
+}
+const zonedFormats = new Map<string, Intl.DateTimeFormat>();
+
+const CALENDAR_DAY: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'numeric', day: 'numeric' };
+
 /** The calendar date (as UTC-midnight ms) that `instantMs` falls on in an IANA time zone. */
 export function calendarDayIn(instantMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-  }).formatToParts(instantMs);
+  const parts = zonedFormat(timeZone, CALENDAR_DAY).formatToParts(instantMs);
   const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return Date.UTC(part('year'), part('month') - 1, part('day'));
 }
