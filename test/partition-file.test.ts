@@ -163,4 +163,34 @@ describe('PartitionFile', () => {
     assert.ok(memories <= 3, `memories held after all closed: ${memories}`);
     assert.equal(spare, memories * 8, 'every held memory is whole again: no buffer lost');
   });
+
+  it('keeps up to four writes under way on a slow disk, after a first write done alone', async () => {
+    const path = join(dir, 'slow-disk');
+    const bytes = randomBytes(6 * MiB + 99);
+    let underWay = 0;
+    let most = 0;
+    const started: number[] = [];
+    const file = new PartitionFile(path, {
+      openFile: async (at, flags) => {
+        const handle = await open(at, flags);
+        return handleWith(handle, {
+          write: async (...args: Parameters<FileHandle['write']>) => {
+            started.push(underWay);
+            most = Math.max(most, ++underWay);
+            await new Promise((done) => setTimeout(done, 5));
+            try {
+              return await handle.write(...args);
+            } finally {
+              underWay--;
+            }
+          },
+        } as never);
+      },
+    });
+    await writeAll(file, bytes);
+    assert.deepEqual(readFileSync(path), bytes);
+    assert.equal(started[0], 0, 'the first write starts alone');
+    assert.equal(started[1], 0, 'and ends before the second starts');
+    assert.equal(most, 4, 'four writes under way at most');
+  });
 });

@@ -16,6 +16,7 @@ import { FailureType } from '../amplitude/errors.ts';
 import type { StreamName } from '../amplitude/streams.ts';
 import { type ConnectionConfig, loadConfigFile, syncSettings } from '../config.ts';
 import { zstdAvailable } from '../destination/codec.ts';
+import type { LocalSpec } from '../destination/spec.ts';
 import { streamsProgress } from '../sync-progress.ts';
 import { runSync, SyncCancelledError, SyncFailedError } from '../sync-runner.ts';
 import { startEmbeddedTemporal } from '../temporal/embedded.ts';
@@ -161,13 +162,15 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
 
   const scratch = await mkdtemp(join(tmpdir(), 'amplitude-sync-read-'));
   const workflowId = `amplitude-sync-read-${Date.now()}-${randomUUID().slice(0, 8)}`;
+  const synced = syncSettings({
+    ...config,
+    streams: selection.streams,
+    // zstd where this Node has it: the scratch files are read back at once, and zstd costs less CPU.
+    destination: { type: 'local', path: scratch, ...(zstdAvailable() ? { compression: 'zstd' } : {}) },
+  });
   const settings = {
-    ...syncSettings({
-      ...config,
-      streams: selection.streams,
-      // zstd where this Node has it: the scratch files are read back at once, and zstd costs less CPU.
-      destination: { type: 'local', path: scratch, ...(zstdAvailable() ? { compression: 'zstd' } : {}) },
-    }),
+    ...synced,
+    destination: { ...(synced.destination as LocalSpec), readBack: true },
     // The scratch directory holds only what this sync wrote (and less, once emitted): nothing to count.
     reconcile: false,
     ...(options.tuning ? { tuning: options.tuning } : {}),

@@ -39,8 +39,8 @@ export interface StagingOptions {
   compressed?: boolean;
   /** The codec of compressed staged files and partitions (default gzip). */
   compression?: Compression;
-  /** Whether staged files become the partitions (local): written straight to disk (PartitionFile). */
-  stagedFilesArePartitions?: boolean;
+  /** Whether staged files are written straight to disk (PartitionFile): they become the partitions (local). */
+  directToDisk?: boolean;
 }
 
 /**
@@ -188,7 +188,7 @@ export class HourPartitionWriter implements HourWriter {
     if (this.#openCount >= this.#maxOpen) await this.#closeLeastRecentlyUsed();
     const path = this.#options.stagingPath(state.partition, String(state.parts.length));
     await ensureDirectory(dirname(path));
-    const file = this.#options.stagedFilesArePartitions ? new PartitionFile(path) : createWriteStream(path);
+    const file = this.#options.directToDisk ? new PartitionFile(path) : createWriteStream(path);
     let input: Writable = file;
     if (this.#options.compressed !== false) {
       // Native zlib: output compression runs on libuv's thread pool, beside the parsing thread.

@@ -30,6 +30,8 @@ export class LocalDestination implements Destination, ManifestStore {
     root: string,
     runKey = 'local',
     readonly compression: Compression = 'gzip',
+    /** Event partitions written straight to disk (PartitionFile), unless they are read back at once. */
+    private readonly directToDisk = true,
   ) {
     this.root = resolve(root);
     this.#owner = ownerTag(runKey);
@@ -58,7 +60,7 @@ export class LocalDestination implements Destination, ManifestStore {
         await rm(this.path(otherCodecPartition(staged.partition)), { force: true });
       },
       compression: this.compression,
-      stagedFilesArePartitions: true,
+      directToDisk: this.directToDisk,
       ...(maxOpen ? { maxOpen } : {}),
     });
   }

@@ -88,7 +88,7 @@ export function destinations(): Destinations {
       const key = JSON.stringify(spec);
       switch (spec.type) {
         case 'local':
-          return new LocalDestination(spec.path, runKey, spec.compression);
+          return new LocalDestination(spec.path, runKey, spec.compression, !spec.readBack);
         case 's3': {
           const client = s3.get(key) ?? s3Client(spec);
           s3.set(key, client);

@@ -9,6 +9,11 @@ export interface LocalSpec {
   /** Absolute path of the root directory. */
   path: string;
   compression?: Compression;
+  /**
+   * Partitions are read back at once and then deleted (`read`'s scratch directory): written through
+   * the page cache, where reading them back finds them, not straight to disk.
+   */
+  readBack?: boolean;
 }
 
 export interface S3Spec {
