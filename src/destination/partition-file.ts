@@ -2,7 +2,7 @@
 // (O_DIRECT), not through the page cache. Copying into page-cache pages cost this VM's kernel ~1.4
 // s of CPU per GB written (memory the hypervisor takes back when it is freed, paid again on first
 // touch), a tenth of the whole machine during a sync of poorly compressible events; a direct write
-// costs ~0.08 s per GB. A file system that refuses O_DIRECT (tmpfs, some network and overlay file
+// costs ~0.17 s per GB. A file system that refuses O_DIRECT (tmpfs, some network and overlay file
 // systems) gets the same buffers written through the page cache, flushed to disk every FLUSH_EVERY
 // bytes as it goes, so that the fsync that publishes the file finds little left to write.
 import { constants } from 'node:fs';
@@ -11,8 +11,8 @@ import { Writable } from 'node:stream';
 
 /**
  * Bytes a write hands to the kernel; a multiple of every block size O_DIRECT may require. Each open
- * file holds one, and one more for each of its writes under way. Direct writes of 512 KiB: 0.17 s of CPU per GB
- * here, 1 MiB 0.11, 256 KiB 0.24.
+ * file holds one, and one more for each of its writes under way. Direct writes of 512 KiB cost 0.17 s
+ * of CPU per GB here, of 1 MiB 0.11, of 256 KiB 0.24 (`dd oflag=direct`).
  */
 const BUFFER_BYTES = 512 * 1024;
 /** Writes of one file under way at once (each holds its buffer). */
