@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { constants, readFileSync } from 'node:fs';
+import { constants, existsSync, readFileSync } from 'node:fs';
 import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,7 +164,7 @@ describe('PartitionFile', () => {
     assert.equal(spare, memories * 8, 'every held memory is whole again: no buffer lost');
   });
 
-  it('keeps up to four writes under way on a slow disk, after a first write done alone', async () => {
+  it('on a slow disk, keeps two writes in the kernel at once (libuv threads), after a first write done alone', async () => {
     const path = join(dir, 'slow-disk');
     const bytes = randomBytes(6 * MiB + 99);
     let underWay = 0;
@@ -191,6 +191,39 @@ describe('PartitionFile', () => {
     assert.deepEqual(readFileSync(path), bytes);
     assert.equal(started[0], 0, 'the first write starts alone');
     assert.equal(started[1], 0, 'and ends before the second starts');
-    assert.equal(most, 4, 'four writes under way at most');
+    assert.equal(most, 2, 'two writes in the kernel at most');
+  });
+
+  it('destroyed while a refused first write opens the file again: every handle is closed, and the file stays removed', async () => {
+    const path = join(dir, 'destroyed-in-fallback');
+    let opened = 0;
+    let closed = 0;
+    let reopening: (() => void) | undefined;
+    const file = new PartitionFile(path, {
+      openFile: async (at, flags) => {
+        opened++;
+        if (!(flags & constants.O_DIRECT)) await new Promise<void>((resume) => (reopening = resume));
+        const handle = await open(at, flags & ~constants.O_DIRECT);
+        return handleWith(handle, {
+          ...(flags & constants.O_DIRECT ? { write: () => Promise.reject(einval()) } : {}),
+          close: () => {
+            closed++;
+            return handle.close();
+          },
+        } as never);
+      },
+    });
+    file.on('error', () => {});
+    file.end(randomBytes(1000));
+    while (!reopening) await new Promise((done) => setImmediate(done));
+    file.destroy();
+    const closedEvent = new Promise((done) => file.once('close', done));
+    reopening();
+    await closedEvent;
+    await rm(path, { force: true });
+    await new Promise((done) => setTimeout(done, 50));
+    assert.equal(opened, 2);
+    assert.equal(closed, 2, 'the handle of the second open is closed too');
+    assert.ok(!existsSync(path), 'nothing opens the file again once it is closed');
   });
 });

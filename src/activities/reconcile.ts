@@ -177,19 +177,24 @@ export async function reconcileCounts(deps: ReconcileDeps, input: ReconcileInput
     for (let i = 0; i < days.length; i += HOURLY_DAYS_PER_REQUEST) {
       requests.push(days.slice(i, i + HOURLY_DAYS_PER_REQUEST));
     }
-    // At once: Amplitude's totals (the client keeps to its dashboard concurrency) and our own counts.
-    const [daily, exported, hourlyTotals] = await Promise.all([
-      dailyEventTotals(deps.amplitude, span.first, span.last, signal),
+    // At once: Amplitude's totals (the client keeps to its dashboard concurrency) and our own counts;
+    // the requests still under way are cancelled when one fails, not left holding the client's slots.
+    const failed = new AbortController();
+    const requestSignal = AbortSignal.any([signal, failed.signal]);
+    const all = Promise.all([
+      dailyEventTotals(deps.amplitude, span.first, span.last, requestSignal),
       (async () => {
         const destination = await deps.destination(input.destination, input.runKey);
         return destination.eventCounts(input.runKey, allHours[0]!, allHours[allHours.length - 1]! + HOUR_MS);
       })(),
       Promise.all(
         requests.map((chunk) =>
-          hourlyEventTotals(deps.amplitude, chunk[0]!, chunk[chunk.length - 1]!, signal),
+          hourlyEventTotals(deps.amplitude, chunk[0]!, chunk[chunk.length - 1]!, requestSignal),
         ),
       ),
     ]);
+    all.catch(() => failed.abort());
+    const [daily, exported, hourlyTotals] = await all;
     const hourly = new Map<string, number[]>(hourlyTotals.flatMap((totals) => [...totals]));
     const result: ReconcileResult = {
       ...empty,

@@ -56,7 +56,8 @@ class NormaliserThread {
     this.#worker.on('exit', (code) =>
       this.#failAll(new Error(`the normaliser thread exited (code ${code})`)),
     );
-    // After the listeners: a 'message' listener refs the thread's port again.
+    // Last: unref'd before its listeners were added, a thread that had had no request yet kept the
+    // process alive (a test's process did not end once the worker started its threads in advance).
     this.#worker.unref();
   }
 

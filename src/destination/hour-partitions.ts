@@ -77,12 +77,18 @@ export class HourPartitionWriter implements HourWriter {
   #pendingBytes = 0;
   /** The first write or compression error; every later call fails with it. */
   #failure: Error | undefined;
+  /** Settles once there is a failure: a write waiting for the compressors stops waiting. */
+  readonly #failed: Promise<void>;
+  #noteFailure!: () => void;
   #openCount = 0;
   #clock = 0;
 
   constructor(options: StagingOptions) {
     this.#options = options;
     this.#maxOpen = options.maxOpen ?? 24;
+    this.#failed = new Promise((resolve) => {
+      this.#noteFailure = resolve;
+    });
   }
 
   /** Hours with written but uncommitted lines. */
@@ -111,7 +117,8 @@ export class HourPartitionWriter implements HourWriter {
     if (this.#pendingBytes <= PENDING_HIGH) return;
     while (this.#pendingBytes > PENDING_LOW) {
       const oldest = this.#pending.shift()!;
-      await oldest.done;
+      // A file that failed takes no more from its compressor, which then calls no write back.
+      await Promise.race([oldest.done, this.#failed]);
       this.#pendingBytes -= oldest.bytes;
       if (this.#failure) throw this.#failure;
     }
@@ -195,12 +202,14 @@ export class HourPartitionWriter implements HourWriter {
       const compress = compressor(this.#options.compression ?? 'gzip');
       compress.pipe(file);
       compress.on('error', (error) => file.destroy(error));
+      file.on('error', (error: Error) => compress.destroy(error)); // its native streams go at once
       input = compress;
     }
     const written = finished(file);
     // Noted at once (a disk error must not go unhandled while the hour is still open), thrown later.
     written.catch((error: Error) => {
       this.#failure ??= error;
+      this.#noteFailure();
     });
     const part: OpenPart = { path, input, file, written };
     state.open = part;

@@ -15,8 +15,26 @@ import { Writable } from 'node:stream';
  * of CPU per GB here, of 1 MiB 0.11, of 256 KiB 0.24 (`dd oflag=direct`).
  */
 const BUFFER_BYTES = 512 * 1024;
-/** Writes of one file under way at once (each holds its buffer). */
+/** Writes of one file handed over at once (each holds its buffer). */
 const WRITES_IN_FLIGHT = 4;
+/**
+ * Writes in the kernel at once, across the process: each holds one of libuv's threads (four by
+ * default, which zlib also needs) for as long as the disk takes.
+ */
+const WRITES_AT_ONCE = 2;
+let writesAtOnce = 0;
+const waitingForDisk: Array<() => void> = [];
+
+async function withDisk<T>(write: () => Promise<T>): Promise<T> {
+  while (writesAtOnce >= WRITES_AT_ONCE) await new Promise<void>((resume) => waitingForDisk.push(resume));
+  writesAtOnce++;
+  try {
+    return await write();
+  } finally {
+    writesAtOnce--;
+    waitingForDisk.shift()?.();
+  }
+}
 /** Alignment of a direct write's memory, length and position (the page size, at least the disk's block). */
 const ALIGNMENT = 4096;
 /** Bytes written through the page cache between two background flushes. */
@@ -161,7 +179,7 @@ export class PartitionFile extends Writable {
   /** Hands the filled buffer to the kernel once there is room among the writes under way. */
   async #writeBuffer(): Promise<void> {
     if (this.#firstWrite) await this.#firstWrite;
-    while (this.#writes.length >= WRITES_IN_FLIGHT) await this.#writes.shift();
+    while (this.#writes.length >= WRITES_IN_FLIGHT) await this.#oldestWrite();
     if (this.destroyed) return; // its buffer goes back with the file's
     const buffer = this.#buffer!;
     const length = this.#filled;
@@ -181,13 +199,14 @@ export class PartitionFile extends Writable {
     buffer.fill(0, length, span);
     let written: number;
     try {
-      ({ bytesWritten: written } = await this.#handle!.write(buffer, 0, span, position));
+      ({ bytesWritten: written } = await withDisk(() => this.#handle!.write(buffer, 0, span, position)));
     } catch (error) {
       if (!(this.#direct && position === 0 && refusesDirect(error))) throw error;
       // The file system took O_DIRECT at open but not the write: the file is still empty.
       await this.#handle!.close();
       this.#handle = await this.#open(WRITE_ONLY);
       this.#direct = false;
+      if (this.destroyed) throw new Error(`${this.path} was destroyed`); // _destroy closes the new handle
       return this.#writeAt(buffer, length, position);
     }
     if (written !== span)
@@ -212,13 +231,19 @@ export class PartitionFile extends Writable {
 
   async #finish(): Promise<void> {
     if (this.#filled > 0) await this.#writeBuffer();
-    while (this.#writes.length > 0) await this.#writes.shift();
+    while (this.#writes.length > 0) await this.#oldestWrite();
     await this.#flushing;
     if (this.#flushFailure) throw this.#flushFailure;
     const handle = this.#handle!;
     if (this.#direct && this.#position % ALIGNMENT !== 0) await handle.truncate(this.#position);
     this.#handle = undefined;
     await handle.close();
+  }
+
+  /** Waits for the oldest write, and only then forgets it: `_destroy` waits for every write not yet done. */
+  async #oldestWrite(): Promise<void> {
+    await this.#writes[0];
+    this.#writes.shift();
   }
 
   #release(): void {
