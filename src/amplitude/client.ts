@@ -1,5 +1,6 @@
 // HTTP access to Amplitude: keep-alive pool, Basic auth, region host or base_url, typed errors.
 import { Agent, type Dispatcher, request } from 'undici';
+import { ConcurrencyLimit } from '../concurrency-limit.ts';
 import {
   AmplitudeHttpError,
   AmplitudeTransportError,
@@ -21,27 +22,6 @@ export interface AmplitudeClientOptions {
   bodyTimeoutMs?: number;
   /** Dashboard REST and metadata calls in flight at once; Amplitude allows 5 per project. */
   dashboardConcurrency?: number;
-}
-
-/** At most `max` calls run at once; the others wait their turn in order. */
-class ConcurrencyLimit {
-  #active = 0;
-  #waiting: Array<() => void> = [];
-  peak = 0;
-
-  constructor(readonly max: number) {}
-
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active++;
-    this.peak = Math.max(this.peak, this.#active);
-    try {
-      return await call();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
-  }
 }
 
 export interface CallOptions {

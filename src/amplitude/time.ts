@@ -140,18 +140,22 @@ export function isoInstant(ms: number): string {
 
 /**
  * One formatter per time zone and purpose, made once: making one costs far more than using it (the
- * count reconciliation asks for a few hundred dates).
+ * count reconciliation asks for a few hundred dates). `options` is a constant of its caller.
  */
 export function zonedFormat(timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${timeZone} ${JSON.stringify(options)}`;
-  let format = zonedFormats.get(key);
+  let byZone = zonedFormats.get(options);
+  if (!byZone) {
+    byZone = new Map();
+    zonedFormats.set(options, byZone);
+  }
+  let format = byZone.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', { ...options, timeZone });
-    zonedFormats.set(key, format);
+    byZone.set(timeZone, format);
   }
   return format;
 }
-const zonedFormats = new Map<string, Intl.DateTimeFormat>();
+const zonedFormats = new Map<Intl.DateTimeFormatOptions, Map<string, Intl.DateTimeFormat>>();
 
 const CALENDAR_DAY: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'numeric', day: 'numeric' };
 

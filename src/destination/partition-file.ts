@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { ConcurrencyLimit } from '../concurrency-limit.ts';
 
 /**
  * Bytes a write hands to the kernel; a multiple of every block size O_DIRECT may require. Each open
@@ -21,20 +22,7 @@ const WRITES_IN_FLIGHT = 4;
  * Writes in the kernel at once, across the process: each holds one of libuv's threads (four by
  * default, which zlib also needs) for as long as the disk takes.
  */
-const WRITES_AT_ONCE = 2;
-let writesAtOnce = 0;
-const waitingForDisk: Array<() => void> = [];
-
-async function withDisk<T>(write: () => Promise<T>): Promise<T> {
-  while (writesAtOnce >= WRITES_AT_ONCE) await new Promise<void>((resume) => waitingForDisk.push(resume));
-  writesAtOnce++;
-  try {
-    return await write();
-  } finally {
-    writesAtOnce--;
-    waitingForDisk.shift()?.();
-  }
-}
+const diskWrites = new ConcurrencyLimit(2);
 /** Alignment of a direct write's memory, length and position (the page size, at least the disk's block). */
 const ALIGNMENT = 4096;
 /** Bytes written through the page cache between two background flushes. */
@@ -199,7 +187,9 @@ export class PartitionFile extends Writable {
     buffer.fill(0, length, span);
     let written: number;
     try {
-      ({ bytesWritten: written } = await withDisk(() => this.#handle!.write(buffer, 0, span, position)));
+      ({ bytesWritten: written } = await diskWrites.run(() =>
+        this.#handle!.write(buffer, 0, span, position),
+      ));
     } catch (error) {
       if (!(this.#direct && position === 0 && refusesDirect(error))) throw error;
       // The file system took O_DIRECT at open but not the write: the file is still empty.
