@@ -5,9 +5,10 @@
 //
 //   node --import tsx bench/worker-sync.bench.ts [--shape realistic|large] [--scale 1|4] [--runs N]
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
-//     [--compression gzip|zstd] [--worker-log FILE] [--timeline]
+//     [--compression gzip|zstd] [--worker-log FILE] [--timeline] [--sync-args="--cpu-prof ..."]
 //
 // --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
+// --sync-args: Node flags for the `sync` command's process (e.g. a CPU profile of its start).
 // --worker-log FILE: the worker's stdout and stderr, written there when it stops (with
 // --worker-args="--trace-gc", its collections).
 // --timeline: after each sync, the events of its workflows (the sync and its children), in ms from the
@@ -66,6 +67,7 @@ const { values } = parseArgs({
     'cache-dir': { type: 'string', default: '.bench-cache' },
     node: { type: 'string' },
     'worker-args': { type: 'string', default: '' },
+    'sync-args': { type: 'string', default: '' },
     command: { type: 'string', default: 'sync' },
     compression: { type: 'string', default: 'gzip' },
     'worker-log': { type: 'string' },
@@ -81,6 +83,7 @@ const runs = Math.max(1, Number(values.runs));
 const cacheRoot = resolve(values['cache-dir']);
 const nodeBinary = values.node ?? process.env.BENCH_NODE ?? process.execPath;
 const workerArgs = values['worker-args'].split(' ').filter(Boolean);
+const syncArgs = values['sync-args'].split(' ').filter(Boolean);
 const BIN = resolve('bin/amplitude-sync.js');
 // The first upload hour of the data: yesterday 00:00 UTC, so that the cache stays valid all day and the
 // sync's first window (24 hours from start_date) holds every hour with data.
@@ -215,6 +218,20 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/**
+ * Waits until a just-started worker is idle (its threads load their modules and its workflow context
+ * for a few hundred ms after it listens), as the long-running worker a user's sync goes to is.
+ */
+async function settled(pid: number): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  for (let ticks = cpuTicks(pid); performance.now() < deadline; ) {
+    await new Promise((done) => setTimeout(done, 250));
+    const now = cpuTicks(pid);
+    if (now - ticks <= 1) return;
+    ticks = now;
+  }
+}
+
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : 0;
@@ -287,6 +304,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
       await new Promise((done) => setTimeout(done, 50));
     }
     const pid = worker.pid!;
+    await settled(pid);
     const workerRssBefore = statusKb(pid, 'VmRSS') * 1024;
     let workerPeakRss = workerRssBefore;
     const sampler = setInterval(() => {
@@ -296,9 +314,16 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const harnessCpu = process.cpuUsage();
     const started = performance.now();
     const spawnedAt = Date.now();
-    const sync = launch(nodeBinary, ['--max-semi-space-size=1', BIN, 'sync', '--config', config], env);
+    const sync = launch(
+      nodeBinary,
+      ['--max-semi-space-size=1', ...syncArgs, BIN, 'sync', '--config', config],
+      env,
+    );
     const syncOutput = collect(sync);
+    // A workflow task that fails in a loop (the worker logs why) would keep the sync waiting forever.
+    const watchdog = setTimeout(() => sync.kill('SIGKILL'), 15 * 60_000);
     const code = await exited(sync);
+    clearTimeout(watchdog);
     const syncSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const ticks = cpuTicks(pid) - ticksBefore;
