@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { queryObjects } from 'node:v8';
 import { HourPartitionWriter } from '../src/destination/hour-partitions.ts';
 
 const HOUR = Date.UTC(2024, 2, 1, 9);
@@ -24,6 +25,25 @@ describe('HourPartitionWriter', () => {
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('leaves nothing behind for the writes that waited for the compressors', async () => {
+    const writer = new HourPartitionWriter({
+      stagingPath: (_, part) => join(dir, `waits-${part}`),
+      publish: async () => {},
+      compression: 'zstd',
+    });
+    const piece = lines(32 * 1024);
+    const write = async (count: number) => {
+      for (let i = 0; i < count; i++) await writer.write(HOUR, piece, 1);
+    };
+    await write(200); // past the compressors' high mark: from here on, writes wait for them
+    const before = queryObjects(Promise, { format: 'count' }) as number;
+    await write(2000);
+    const after = queryObjects(Promise, { format: 'count' }) as number;
+    await writer.commit(HOUR);
+    // Each wait raced a promise that settles only on a failure, which then held one reaction per wait.
+    assert.ok(after - before < 100, `${after - before} promises more after 2,000 writes`);
   });
 
   for (const directToDisk of [true, false]) {

@@ -211,6 +211,7 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
     for (const stream of selection.streams) await out.message(streamStatusMessage(stream, 'STARTED'));
     return await withReadTemporal(config, async (client, taskQueue) => {
       let finished = false;
+      const syncEnded = new AbortController();
       let outcome: SyncResult | Error | undefined;
       const settled = runSync({
         client,
@@ -231,10 +232,12 @@ export async function airbyteRead(options: ReadOptions): Promise<number> {
         )
         .finally(() => {
           finished = true;
+          syncEnded.abort();
         });
       try {
         while (!finished) {
-          await Promise.race([settled, sleep(POLL_MS)]);
+          // Not a race against `settled`: each would leave a reaction on it until the sync ends.
+          await sleep(POLL_MS, undefined, { signal: syncEnded.signal }).catch(() => {});
           if (finished) break;
           const live = await liveStates(client, workflowId, [...selection.incremental]);
           await feed.emitNew();

@@ -77,18 +77,17 @@ export class HourPartitionWriter implements HourWriter {
   #pendingBytes = 0;
   /** The first write or compression error; every later call fails with it. */
   #failure: Error | undefined;
-  /** Settles once there is a failure: a write waiting for the compressors stops waiting. */
-  readonly #failed: Promise<void>;
-  #noteFailure!: () => void;
+  /**
+   * The writes waiting for the compressors, woken by a failure. (Not a race against one long-lived
+   * promise: each race would leave a reaction on it until the writer ends, 9 MB in 4 GB of events.)
+   */
+  readonly #waiting = new Set<() => void>();
   #openCount = 0;
   #clock = 0;
 
   constructor(options: StagingOptions) {
     this.#options = options;
     this.#maxOpen = options.maxOpen ?? 24;
-    this.#failed = new Promise((resolve) => {
-      this.#noteFailure = resolve;
-    });
   }
 
   /** Hours with written but uncommitted lines. */
@@ -118,10 +117,21 @@ export class HourPartitionWriter implements HourWriter {
     while (this.#pendingBytes > PENDING_LOW) {
       const oldest = this.#pending.shift()!;
       // A file that failed takes no more from its compressor, which then calls no write back.
-      await Promise.race([oldest.done, this.#failed]);
+      await this.#doneOrFailed(oldest.done);
       this.#pendingBytes -= oldest.bytes;
       if (this.#failure) throw this.#failure;
     }
+  }
+
+  #doneOrFailed(done: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#waiting.delete(wake);
+        resolve();
+      };
+      this.#waiting.add(wake);
+      void done.then(wake);
+    });
   }
 
   /** Finishes an hour and publishes it. An hour never written is not a partition. */
@@ -209,7 +219,7 @@ export class HourPartitionWriter implements HourWriter {
     // Noted at once (a disk error must not go unhandled while the hour is still open), thrown later.
     written.catch((error: Error) => {
       this.#failure ??= error;
-      this.#noteFailure();
+      for (const wake of [...this.#waiting]) wake();
     });
     const part: OpenPart = { path, input, file, written };
     state.open = part;
