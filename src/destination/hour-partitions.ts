@@ -124,6 +124,7 @@ export class HourPartitionWriter implements HourWriter {
   }
 
   #doneOrFailed(done: Promise<unknown>): Promise<void> {
+    if (this.#failure) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         this.#waiting.delete(wake);
