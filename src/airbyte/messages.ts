@@ -54,6 +54,75 @@ export function recordLine(stream: StreamName, json: string, emittedAt: number):
   return `{"type":"RECORD","record":{"stream":"${stream}","data":${json},"emitted_at":${emittedAt}}}\n`;
 }
 
+const NEWLINE = 0x0a;
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * RECORD lines around NDJSON lines that come as bytes, in chunks cut anywhere: each line is copied
+ * between the record's two ends, never decoded into a string and encoded again. Empty lines are skipped.
+ */
+export class RecordFramer {
+  readonly #head: Buffer;
+  readonly #tail: Buffer;
+  /** The start of a line that continues in the next chunk. */
+  #partial: Buffer = NOTHING;
+  records = 0;
+
+  constructor(stream: StreamName, emittedAt: number) {
+    const [head, tail] = recordLine(stream, '\0', emittedAt).split('\0') as [string, string];
+    this.#head = Buffer.from(head);
+    this.#tail = Buffer.from(tail);
+  }
+
+  /** The RECORD lines of the lines this chunk completes. */
+  push(chunk: Buffer): Buffer {
+    const firstEnd = chunk.indexOf(NEWLINE);
+    if (firstEnd < 0) {
+      this.#partial = Buffer.concat([this.#partial, chunk]);
+      return NOTHING;
+    }
+    const lastEnd = chunk.lastIndexOf(NEWLINE);
+    const first =
+      this.#partial.length > 0 ? Buffer.concat([this.#partial, chunk.subarray(0, firstEnd)]) : undefined;
+    this.#partial = Buffer.from(chunk.subarray(lastEnd + 1));
+    return this.#frame(first, chunk, first ? firstEnd + 1 : 0, lastEnd + 1);
+  }
+
+  /** The RECORD line of a last line without its newline. */
+  end(): Buffer {
+    const last = this.#partial;
+    this.#partial = NOTHING;
+    return last.length > 0 ? this.#frame(last, last, last.length, last.length) : NOTHING;
+  }
+
+  /** `first` (a line without its newline, if any), then the newline-ended lines of bytes[start, end). */
+  #frame(first: Buffer | undefined, bytes: Buffer, start: number, end: number): Buffer {
+    const spans: number[] = [];
+    let size = first?.length ?? 0;
+    for (let at = start; at < end; ) {
+      const lineEnd = bytes.indexOf(NEWLINE, at);
+      if (lineEnd > at) {
+        spans.push(at, lineEnd);
+        size += lineEnd - at;
+      }
+      at = lineEnd + 1;
+    }
+    const leading = first !== undefined && first.length > 0;
+    const records = spans.length / 2 + (leading ? 1 : 0);
+    const out = Buffer.allocUnsafe(size + records * (this.#head.length + this.#tail.length));
+    let written = 0;
+    const put = (source: Buffer, from: number, to: number) => {
+      written += this.#head.copy(out, written);
+      written += source.copy(out, written, from, to);
+      written += this.#tail.copy(out, written);
+    };
+    if (leading) put(first, 0, first.length);
+    for (let index = 0; index < spans.length; index += 2) put(bytes, spans[index]!, spans[index + 1]!);
+    this.records += records;
+    return out;
+  }
+}
+
 /** The reader of our output went away (EPIPE): nothing more can be delivered. */
 export class OutputClosedError extends Error {
   override name = 'OutputClosedError';
@@ -75,7 +144,7 @@ export class ProtocolWriter {
     await this.lines(`${JSON.stringify(message)}\n`);
   }
 
-  async lines(text: string): Promise<void> {
+  async lines(text: string | Uint8Array): Promise<void> {
     if (this.closed.aborted) throw this.closed.reason;
     if (text.length === 0 || this.out.write(text)) return;
     await new Promise<void>((resolve) => {

@@ -34,9 +34,16 @@ export function otherCodecPartition(partition: string): string {
   return partition.slice(0, -PARTITION_SUFFIX[compression].length) + PARTITION_SUFFIX[other];
 }
 
-/** The decompressor for a partition, by its name. */
+/**
+ * The decompressor for a partition, by its name. Its output in chunks of 128 KiB rather than zlib's 16:
+ * `read` emitted 530 MB of records in 1.55 s instead of 2.3 (256 KiB: 1.3 s alone, no faster in a
+ * whole `read`, a few MB more at its peak).
+ */
 export function decompressorFor(partition: string): Transform {
-  return compressionOfPartition(partition) === 'zstd' ? zstd.createZstdDecompress!() : zlib.createGunzip();
+  const options = { chunkSize: CHUNK };
+  return compressionOfPartition(partition) === 'zstd'
+    ? zstd.createZstdDecompress!(options)
+    : zlib.createGunzip(options);
 }
 
 /** A whole partition's bytes, decompressed by its name's codec (tools and tests). */
