@@ -321,7 +321,11 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     );
     const syncOutput = collect(sync);
     // A workflow task that fails in a loop (the worker logs why) would keep the sync waiting forever.
-    const watchdog = setTimeout(() => sync.kill('SIGKILL'), 15 * 60_000);
+    let timedOut = false;
+    const watchdog = setTimeout(() => {
+      timedOut = true;
+      sync.kill('SIGKILL');
+    }, 15 * 60_000);
     const code = await exited(sync);
     clearTimeout(watchdog);
     const syncSeconds = (performance.now() - started) / 1000;
@@ -336,7 +340,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     }
     if (code !== 0) {
       throw new Error(
-        `sync exited ${code}:\n${syncOutput.stdout}\n${syncOutput.stderr}\nworker:\n${workerOutput.stderr.slice(-4000)}`,
+        `sync ${timedOut ? 'still running after 15 minutes, killed' : `exited ${code}`}:\n${syncOutput.stdout}\n${syncOutput.stderr}\nworker:\n${workerOutput.stderr.slice(-4000)}`,
       );
     }
     if (values.timeline) await printTimeline(address, env.AMPLITUDE_SYNC_TASK_QUEUE!, spawnedAt);

@@ -34,14 +34,25 @@ describe('HourPartitionWriter', () => {
       compression: 'zstd',
     });
     const piece = lines(32 * 1024);
+    let waited = 0;
     const write = async (count: number) => {
-      for (let i = 0; i < count; i++) await writer.write(HOUR, piece, 1);
+      for (let i = 0; i < count; i++) {
+        let returned = false;
+        const written = writer.write(HOUR, piece, 1).then(() => {
+          returned = true;
+        });
+        for (let turn = 0; turn < 5; turn++) await undefined; // a write that does not wait has returned
+        if (!returned) waited++;
+        await written;
+      }
     };
     await write(200); // past the compressors' high mark: from here on, writes wait for them
     const before = queryObjects(Promise, { format: 'count' }) as number;
+    waited = 0;
     await write(2000);
     const after = queryObjects(Promise, { format: 'count' }) as number;
     await writer.commit(HOUR);
+    assert.ok(waited >= 20, `only ${waited} of 2,000 writes waited for the compressors`);
     // Each wait raced a promise that settles only on a failure, which then held one reaction per wait.
     assert.ok(after - before < 100, `${after - before} promises more after 2,000 writes`);
   });

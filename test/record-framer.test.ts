@@ -18,11 +18,15 @@ function expected(ndjson: string): string {
     .join('');
 }
 
+/** The framer's output, as text only if it is exactly the UTF-8 of that text. */
 function framed(chunks: Buffer[]): { text: string; records: number } {
   const framer = new RecordFramer('events', EMITTED_AT);
   const out = chunks.map((chunk) => framer.push(chunk));
   out.push(framer.end());
-  return { text: Buffer.concat(out).toString(), records: framer.records };
+  const bytes = Buffer.concat(out);
+  const text = bytes.toString();
+  assert.ok(Buffer.from(text).equals(bytes), 'the output is UTF-8');
+  return { text, records: framer.records };
 }
 
 describe('RecordFramer', () => {
@@ -43,6 +47,30 @@ describe('RecordFramer', () => {
       assert.deepEqual(framed(oneByteEach), { text: want, records: 3 });
     });
   }
+
+  it('turns bytes that are not UTF-8 into U+FFFD, as decoding the lines into strings did, however they are cut', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"event_type":"bad","v":"'),
+      Buffer.from([0xff, 0xc3, 0x28, 0xe2, 0x82]),
+      Buffer.from('"}\n{"event_type":"good"}\n{"event_type":"end","v":"'),
+      Buffer.from([0xf0, 0x9f]),
+      Buffer.from('"}'),
+    ]);
+    const want = expected(bytes.toString());
+    assert.match(want, /\ufffd/);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const got = framed([bytes.subarray(0, cut), bytes.subarray(cut)]);
+      assert.deepEqual(got, { text: want, records: 3 }, `cut at byte ${cut}`);
+    }
+  });
+
+  it('takes a line spread over many chunks', () => {
+    const line = `{"event_type":"long","v":"${'x'.repeat(300_000)}"}`;
+    const bytes = Buffer.from(`${line}\n${LINES[0]}\n`);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 1000) chunks.push(bytes.subarray(at, at + 1000));
+    assert.deepEqual(framed(chunks), { text: expected(bytes.toString()), records: 2 });
+  });
 
   it('emits nothing for no lines', () => {
     assert.deepEqual(framed([]), { text: '', records: 0 });

@@ -1,5 +1,6 @@
 // The Airbyte protocol's messages, one JSON object a line on stdout, written with backpressure so that a
 // slow reader (Airbyte's destination) holds the sync's output instead of our memory.
+import { isUtf8 } from 'node:buffer';
 import type { Writable } from 'node:stream';
 import type { StreamName } from '../amplitude/streams.ts';
 import type { AirbyteCatalog } from './catalog.ts';
@@ -64,8 +65,9 @@ const NOTHING = Buffer.alloc(0);
 export class RecordFramer {
   readonly #head: Buffer;
   readonly #tail: Buffer;
-  /** The start of a line that continues in the next chunk. */
-  #partial: Buffer = NOTHING;
+  /** The pieces of a line that continues in the next chunk (joined once, when it ends). */
+  #partial: Buffer[] = [];
+
   records = 0;
 
   constructor(stream: StreamName, emittedAt: number) {
@@ -78,25 +80,38 @@ export class RecordFramer {
   push(chunk: Buffer): Buffer {
     const firstEnd = chunk.indexOf(NEWLINE);
     if (firstEnd < 0) {
-      this.#partial = Buffer.concat([this.#partial, chunk]);
+      if (chunk.length > 0) this.#partial.push(Buffer.from(chunk));
       return NOTHING;
     }
     const lastEnd = chunk.lastIndexOf(NEWLINE);
-    const first =
-      this.#partial.length > 0 ? Buffer.concat([this.#partial, chunk.subarray(0, firstEnd)]) : undefined;
-    this.#partial = Buffer.from(chunk.subarray(lastEnd + 1));
+    const first = this.#takePartial(chunk.subarray(0, firstEnd));
+    if (lastEnd + 1 < chunk.length) this.#partial.push(Buffer.from(chunk.subarray(lastEnd + 1)));
     return this.#frame(first, chunk, first ? firstEnd + 1 : 0, lastEnd + 1);
   }
 
   /** The RECORD line of a last line without its newline. */
   end(): Buffer {
-    const last = this.#partial;
-    this.#partial = NOTHING;
-    return last.length > 0 ? this.#frame(last, last, last.length, last.length) : NOTHING;
+    const last = this.#takePartial(NOTHING);
+    return last ? this.#frame(last, last, last.length, last.length) : NOTHING;
+  }
+
+  /** The line begun in earlier chunks, ended by `rest`; undefined when no line was begun. */
+  #takePartial(rest: Buffer): Buffer | undefined {
+    if (this.#partial.length === 0) return undefined;
+    const line = Buffer.concat([...this.#partial, rest]);
+    this.#partial = [];
+    return line;
   }
 
   /** `first` (a line without its newline, if any), then the newline-ended lines of bytes[start, end). */
   #frame(first: Buffer | undefined, bytes: Buffer, start: number, end: number): Buffer {
+    if (!isUtf8(bytes.subarray(start, end)) || (first && !isUtf8(first))) {
+      // Bytes that are not UTF-8 become U+FFFD, as when the lines were decoded into strings.
+      const text = Buffer.from(
+        `${first ? `${first.toString()}\n` : ''}${bytes.toString('utf8', start, end)}`,
+      );
+      return this.#frame(undefined, text, 0, text.length);
+    }
     const spans: number[] = [];
     let size = first?.length ?? 0;
     for (let at = start; at < end; ) {

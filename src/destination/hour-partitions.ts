@@ -124,6 +124,7 @@ export class HourPartitionWriter implements HourWriter {
   }
 
   #doneOrFailed(done: Promise<unknown>): Promise<void> {
+    // Failed already (while the write opened its part): the waker would never be called.
     if (this.#failure) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
