@@ -92,10 +92,10 @@ export class RecordFramer {
   /** The RECORD line of a last line without its newline. */
   end(): Buffer {
     const last = this.#takePartial(NOTHING);
-    return last ? this.#frame(last, last, last.length, last.length) : NOTHING;
+    return last ? this.#frame(last, NOTHING, 0, 0) : NOTHING;
   }
 
-  /** The line begun in earlier chunks, ended by `rest`; undefined when no line was begun. */
+  /** The line begun in earlier chunks (never empty), ended by `rest`; undefined when none was begun. */
   #takePartial(rest: Buffer): Buffer | undefined {
     if (this.#partial.length === 0) return undefined;
     const line = Buffer.concat([...this.#partial, rest]);
@@ -122,8 +122,7 @@ export class RecordFramer {
       }
       at = lineEnd + 1;
     }
-    const leading = first !== undefined && first.length > 0;
-    const records = spans.length / 2 + (leading ? 1 : 0);
+    const records = spans.length / 2 + (first ? 1 : 0);
     const out = Buffer.allocUnsafe(size + records * (this.#head.length + this.#tail.length));
     let written = 0;
     const put = (source: Buffer, from: number, to: number) => {
@@ -131,7 +130,7 @@ export class RecordFramer {
       written += source.copy(out, written, from, to);
       written += this.#tail.copy(out, written);
     };
-    if (leading) put(first, 0, first.length);
+    if (first) put(first, 0, first.length);
     for (let index = 0; index < spans.length; index += 2) put(bytes, spans[index]!, spans[index + 1]!);
     this.records += records;
     return out;
