@@ -7,6 +7,8 @@
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
 //     [--compression gzip|zstd] [--worker-log FILE] [--timeline] [--sync-args="--cpu-prof ..."]
 //
+// With several runs or scales it ends with a summary per shape and scale: the median ratio and its range,
+// and the highest peak RSS (the figures the README quotes).
 // --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
 // --sync-args: Node flags for the `sync` command's process (e.g. a CPU profile of its start).
 // --worker-log FILE: the worker's stdout and stderr, written there when it stops (with
@@ -484,6 +486,41 @@ function format(row: Row, node: string): string {
   return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${mb.toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${bareRate.toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${syncRate.toFixed(1)} | ${(syncRate / bareRate).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${node} |`;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * Per shape and scale over its runs: the median ratio and its range (this machine's speed drifts by
+ * 10-20% between runs, so one run says little), and the highest peak RSS; per shape, how the peak moves
+ * from the smallest scale to the largest.
+ */
+function summary(all: Row[]): string {
+  const lines = [
+    '| shape | scale | runs | sync/bare median (range) | sync MB/s median | bare MB/s median | worker peak RSS max MB | peak vs smallest scale |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const peakOf = (rows: Row[]) => Math.max(...rows.map((row) => row.workerPeakRss));
+  for (const shape of shapes) {
+    const ofShape = all.filter((row) => row.shape === shape);
+    if (ofShape.length === 0) continue;
+    const smallest = ofShape.filter((row) => row.scale === Math.min(...ofShape.map((r) => r.scale)));
+    for (const scale of scales) {
+      const group = ofShape.filter((row) => row.scale === scale);
+      if (group.length === 0) continue;
+      const rate = (row: Row, seconds: number) => row.ndjsonBytes / MB / seconds;
+      const ratios = group.map((row) => row.bare.seconds / row.syncSeconds);
+      const change = (peakOf(group) / peakOf(smallest) - 1) * 100;
+      lines.push(
+        `| ${shape} | ${scale}x | ${group.length} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) | ${median(group.map((row) => rate(row, row.syncSeconds))).toFixed(1)} | ${median(group.map((row) => rate(row, row.bare.seconds))).toFixed(1)} | ${(peakOf(group) / MB).toFixed(0)} | ${change >= 0 ? '+' : ''}${change.toFixed(0)}% |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 async function nodeVersion(): Promise<string> {
   const child = launch(nodeBinary, ['--version']);
   const output = collect(child);
@@ -492,6 +529,7 @@ async function nodeVersion(): Promise<string> {
 }
 
 const rows: string[] = [];
+const measured: Row[] = [];
 let devServer: TestWorkflowEnvironment | undefined;
 let simulator: Simulator | undefined;
 try {
@@ -513,7 +551,9 @@ try {
         exportCacheDir: cacheDirOf(shape),
       });
       for (let run = 1; run <= runs; run++) {
-        const row = format(await measure(devServer.address, simulator, shape, scale, run), node);
+        const result = await measure(devServer.address, simulator, shape, scale, run);
+        measured.push(result);
+        const row = format(result, node);
         rows.push(row);
         console.log(`${HEADER}\n${row}`);
       }
@@ -522,6 +562,7 @@ try {
     }
   }
   console.log(`\n${HEADER}\n${HEADER.replace(/[^|]/g, '-')}\n${rows.join('\n')}`);
+  if (runs > 1 || scales.length > 1) console.log(`\n${summary(measured)}`);
 } finally {
   await simulator?.close();
   await cleanUp();
