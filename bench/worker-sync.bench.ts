@@ -7,6 +7,8 @@
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
 //     [--compression gzip|zstd] [--worker-log FILE] [--timeline] [--sync-args="--cpu-prof ..."]
 //
+// "host steal" is the share of the machine's cores its hypervisor took during the sync (/proc/stat): a
+// run with much of it is slower for a reason outside the product.
 // With several runs or scales it ends with a summary per shape and scale: the median ratio and its range,
 // and the highest peak RSS (the figures the README quotes).
 // --compression zstd: the destination's partitions in zstd instead of gzip (Node 22.15+).
@@ -29,7 +31,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -220,6 +222,17 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** The machine's CPU time taken by the hypervisor (steal) since boot, in ticks over all cores. */
+function stealTicks(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  return Number(fields[8] ?? 0); // cpu user nice system idle iowait irq softirq steal
+}
+
+/** The share of the machine's cores the hypervisor took since `before` (stealTicks), over `seconds`. */
+function stealSince(before: number, seconds: number): number {
+  return (stealTicks() - before) / CLOCK_TICKS / seconds / availableParallelism();
+}
+
 /**
  * Waits until a just-started worker is idle (its threads load their modules and its workflow context
  * for a few hundred ms after it listens), as the long-running worker a user's sync goes to is.
@@ -255,6 +268,8 @@ interface Row {
   workerPeakRss: number;
   workerHwm: number;
   harnessCores: number;
+  /** Share of the machine's cores its hypervisor took during the sync: a run with much is a noisy one. */
+  steal: number;
 }
 
 async function runBareLoop(files: string[]): Promise<BareLoopFigures> {
@@ -314,6 +329,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     }, 50);
     const ticksBefore = cpuTicks(pid);
     const harnessCpu = process.cpuUsage();
+    const stealBefore = stealTicks();
     const started = performance.now();
     const spawnedAt = Date.now();
     const sync = launch(
@@ -331,6 +347,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const code = await exited(sync);
     clearTimeout(watchdog);
     const syncSeconds = (performance.now() - started) / 1000;
+    const steal = stealSince(stealBefore, syncSeconds);
     clearInterval(sampler);
     const ticks = cpuTicks(pid) - ticksBefore;
     const harness = process.cpuUsage(harnessCpu);
@@ -361,6 +378,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
       workerPeakRss,
       workerHwm,
       harnessCores: (harness.user + harness.system) / 1e6 / syncSeconds,
+      steal,
     };
     if (row.syncRecords !== bare.events) {
       console.log(
@@ -422,6 +440,7 @@ async function measureRead(
     JSON.stringify({ streams: [{ stream: { name: 'events' }, sync_mode: 'incremental' }] }),
   );
   const harnessCpu = process.cpuUsage();
+  const stealBefore = stealTicks();
   const started = performance.now();
   const read = launch(
     nodeBinary,
@@ -455,6 +474,7 @@ async function measureRead(
   }, 50);
   const code = await exited(read);
   const seconds = (performance.now() - started) / 1000;
+  const steal = stealSince(stealBefore, seconds);
   clearInterval(sampler);
   const harness = process.cpuUsage(harnessCpu);
   if (code !== 0) throw new Error(`read exited ${code}: ${stderr}`);
@@ -471,19 +491,20 @@ async function measureRead(
     workerPeakRss: peak,
     workerHwm: peak,
     harnessCores: (harness.user + harness.system) / 1e6 / seconds,
+    steal,
   };
 }
 
 // --- report --------------------------------------------------------------------------------------
 
 const HEADER =
-  '| shape | scale | run | events | NDJSON MB | bare s | bare MB/s | sync s | sync MB/s | sync/bare | worker cores | worker RSS before / peak MB | worker VmHWM MB | simulator cores | Node |';
+  '| shape | scale | run | events | NDJSON MB | bare s | bare MB/s | sync s | sync MB/s | sync/bare | worker cores | worker RSS before / peak MB | worker VmHWM MB | simulator cores | host steal | Node |';
 
 function format(row: Row, node: string): string {
   const mb = row.ndjsonBytes / MB;
   const bareRate = mb / row.bare.seconds;
   const syncRate = mb / row.syncSeconds;
-  return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${mb.toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${bareRate.toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${syncRate.toFixed(1)} | ${(syncRate / bareRate).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${node} |`;
+  return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${mb.toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${bareRate.toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${syncRate.toFixed(1)} | ${(syncRate / bareRate).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${row.steal.toFixed(2)} | ${node} |`;
 }
 
 function median(values: number[]): number {
