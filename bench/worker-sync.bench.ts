@@ -7,6 +7,9 @@
 //     [--cache-dir .bench-cache] [--worker-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--command read]
 //     [--compression gzip|zstd] [--worker-log FILE] [--timeline] [--sync-args="--cpu-prof ..."]
 //
+// --warm-up: before the timed sync, one untimed sync of the same data into another destination, on the
+// same worker: a long-running worker (one serving a schedule) has run syncs before, and its threads'
+// code and data structures are warm (a fresh worker's first workflow task alone takes ~0.15 s).
 // "host steal" is the share of the machine's cores its hypervisor took during the sync (/proc/stat): a
 // run with much of it is slower for a reason outside the product.
 // With several runs or scales it ends with a summary per shape and scale: the median ratio and its range,
@@ -76,6 +79,7 @@ const { values } = parseArgs({
     compression: { type: 'string', default: 'gzip' },
     'worker-log': { type: 'string' },
     timeline: { type: 'boolean', default: false },
+    'warm-up': { type: 'boolean', default: false },
   },
 });
 if (values.command !== 'sync' && values.command !== 'read') throw new Error('--command sync|read');
@@ -287,18 +291,22 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const files = await cachedMembers(cacheDirOf(shape), FIRST_HOUR, FIRST_HOUR + scale * HOUR_MS);
     const bare = await runBareLoop(files);
 
-    const config = join(dir, 'bench.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        api_key: DEFAULT_CREDENTIALS.standard.apiKey,
-        secret_key: DEFAULT_CREDENTIALS.standard.secretKey,
-        start_date: new Date(FIRST_HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
-        base_url: simulator.urls.standard,
-        streams: ['events'],
-        destination: { type: 'local', path: join(dir, 'out'), compression: values.compression },
-      }),
-    );
+    const writeConfig = async (name: string, out: string) => {
+      const path = join(dir, name);
+      await writeFile(
+        path,
+        JSON.stringify({
+          api_key: DEFAULT_CREDENTIALS.standard.apiKey,
+          secret_key: DEFAULT_CREDENTIALS.standard.secretKey,
+          start_date: new Date(FIRST_HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
+          base_url: simulator.urls.standard,
+          streams: ['events'],
+          destination: { type: 'local', path: join(dir, out), compression: values.compression },
+        }),
+      );
+      return path;
+    };
+    const config = await writeConfig('bench.json', 'out');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: address,
@@ -322,6 +330,18 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     }
     const pid = worker.pid!;
     await settled(pid);
+    if (values['warm-up']) {
+      const warming = launch(
+        nodeBinary,
+        [BIN, 'sync', '--config', await writeConfig('warm-up.json', 'warm-up-out')],
+        env,
+      );
+      const warmingOutput = collect(warming);
+      const warmed = await exited(warming);
+      if (warmed !== 0) throw new Error(`the warm-up sync exited ${warmed}: ${warmingOutput.stderr}`);
+      await rm(join(dir, 'warm-up-out'), { recursive: true, force: true });
+      await settled(pid);
+    }
     const workerRssBefore = statusKb(pid, 'VmRSS') * 1024;
     let workerPeakRss = workerRssBefore;
     const sampler = setInterval(() => {
