@@ -231,8 +231,20 @@ async function runningSync(client: Client, workflowId: string) {
  * the workers, this command's own included, finish it.
  */
 export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
-  const { client, workflowId } = options;
   if (options.signal?.aborted) throw new SyncCancelledError('cancelled before the sync started');
+  // While the client reconnects, gRPC holds no reference on the event loop (its backoff timer is
+  // unref'd), and Node would end the command with "unsettled top-level await" (exit 13, seen under
+  // load): this holds one from the first request to the last, the retry watcher's last poll included.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    return await startOrFollow(options);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function startOrFollow(options: RunSyncOptions): Promise<SyncResult> {
+  const { client, workflowId } = options;
   const [, running] = await bothInOrder(
     refuseIfScheduled(client, workflowId),
     runningSync(client, workflowId),
@@ -296,9 +308,6 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
       : undefined;
   const cancel = () => void handle.cancel().catch(() => {});
   options.signal?.addEventListener('abort', cancel, { once: true });
-  // While the client reconnects, gRPC holds no reference on the event loop (its backoff timer is
-  // unref'd), and Node would end the command mid-sync with "unsettled top-level await" (seen under load).
-  const keepAlive = setInterval(() => {}, 60_000);
   try {
     return (await handle.result()) as SyncResult;
   } catch (error) {
@@ -317,7 +326,6 @@ async function follow(options: RunSyncOptions, handle: WorkflowHandle): Promise<
     }
     throw error;
   } finally {
-    clearInterval(keepAlive);
     options.signal?.removeEventListener('abort', cancel);
     await watcher?.stop();
   }
