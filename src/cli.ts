@@ -104,14 +104,22 @@ const taskQueueFromEnv = () => process.env.AMPLITUDE_SYNC_TASK_QUEUE ?? DEFAULT_
 async function withCluster<T>(fn: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = taskQueueFromEnv();
   const { connectionOptions, namespace } = loadClientConnectConfig();
-  const connection = await Connection.connect(connectionOptions);
+  // While the client (re)connects, gRPC holds no reference on the event loop (its backoff timer is
+  // unref'd), and Node would end the command mid-request with "unsettled top-level await" (exit 13:
+  // seen under load, right after a sync had started): held from the first request to the last.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
-    console.error(
-      `using Temporal at ${process.env.TEMPORAL_ADDRESS}; workers on task queue ${taskQueue} do the work`,
-    );
-    return await fn(new Client({ connection, ...(namespace ? { namespace } : {}) }), taskQueue);
+    const connection = await Connection.connect(connectionOptions);
+    try {
+      console.error(
+        `using Temporal at ${process.env.TEMPORAL_ADDRESS}; workers on task queue ${taskQueue} do the work`,
+      );
+      return await fn(new Client({ connection, ...(namespace ? { namespace } : {}) }), taskQueue);
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    clearInterval(keepAlive);
   }
 }
 

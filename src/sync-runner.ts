@@ -231,20 +231,8 @@ async function runningSync(client: Client, workflowId: string) {
  * the workers, this command's own included, finish it.
  */
 export async function runSync(options: RunSyncOptions): Promise<SyncResult> {
-  if (options.signal?.aborted) throw new SyncCancelledError('cancelled before the sync started');
-  // While the client reconnects, gRPC holds no reference on the event loop (its backoff timer is
-  // unref'd), and Node would end the command with "unsettled top-level await" (exit 13, seen under
-  // load): this holds one from the first request to the last, the retry watcher's last poll included.
-  const keepAlive = setInterval(() => {}, 60_000);
-  try {
-    return await startOrFollow(options);
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
-
-async function startOrFollow(options: RunSyncOptions): Promise<SyncResult> {
   const { client, workflowId } = options;
+  if (options.signal?.aborted) throw new SyncCancelledError('cancelled before the sync started');
   const [, running] = await bothInOrder(
     refuseIfScheduled(client, workflowId),
     runningSync(client, workflowId),
