@@ -333,7 +333,13 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     if (values['warm-up']) {
       const warming = launch(
         nodeBinary,
-        [BIN, 'sync', '--config', await writeConfig('warm-up.json', 'warm-up-out')],
+        [
+          '--max-semi-space-size=1',
+          BIN,
+          'sync',
+          '--config',
+          await writeConfig('warm-up.json', 'warm-up-out'),
+        ],
         env,
       );
       const warmingOutput = collect(warming);
@@ -520,11 +526,12 @@ async function measureRead(
 const HEADER =
   '| shape | scale | run | events | NDJSON MB | bare s | bare MB/s | sync s | sync MB/s | sync/bare | worker cores | worker RSS before / peak MB | worker VmHWM MB | simulator cores | host steal | Node |';
 
+/** MB/s of NDJSON over `seconds`, and the sync's speed against the bare loop's (same bytes). */
+const rate = (row: Row, seconds: number) => row.ndjsonBytes / MB / seconds;
+const ratio = (row: Row) => row.bare.seconds / row.syncSeconds;
+
 function format(row: Row, node: string): string {
-  const mb = row.ndjsonBytes / MB;
-  const bareRate = mb / row.bare.seconds;
-  const syncRate = mb / row.syncSeconds;
-  return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${mb.toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${bareRate.toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${syncRate.toFixed(1)} | ${(syncRate / bareRate).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${row.steal.toFixed(2)} | ${node} |`;
+  return `| ${row.shape} | ${row.scale}x | ${row.run} | ${row.events} | ${(row.ndjsonBytes / MB).toFixed(0)} | ${row.bare.seconds.toFixed(1)} | ${rate(row, row.bare.seconds).toFixed(1)} | ${row.syncSeconds.toFixed(1)} | ${rate(row, row.syncSeconds).toFixed(1)} | ${ratio(row).toFixed(2)} | ${row.workerCores.toFixed(2)} | ${(row.workerRssBefore / MB).toFixed(0)} / ${(row.workerPeakRss / MB).toFixed(0)} | ${(row.workerHwm / MB).toFixed(0)} | ${row.harnessCores.toFixed(2)} | ${row.steal.toFixed(2)} | ${node} |`;
 }
 
 function median(values: number[]): number {
@@ -547,12 +554,12 @@ function summary(all: Row[]): string {
   for (const shape of shapes) {
     const ofShape = all.filter((row) => row.shape === shape);
     if (ofShape.length === 0) continue;
-    const smallest = ofShape.filter((row) => row.scale === Math.min(...ofShape.map((r) => r.scale)));
+    const smallestScale = Math.min(...ofShape.map((row) => row.scale));
+    const smallest = ofShape.filter((row) => row.scale === smallestScale);
     for (const scale of scales) {
       const group = ofShape.filter((row) => row.scale === scale);
       if (group.length === 0) continue;
-      const rate = (row: Row, seconds: number) => row.ndjsonBytes / MB / seconds;
-      const ratios = group.map((row) => row.bare.seconds / row.syncSeconds);
+      const ratios = group.map(ratio);
       const change = (peakOf(group) / peakOf(smallest) - 1) * 100;
       lines.push(
         `| ${shape} | ${scale}x | ${group.length} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}) | ${median(group.map((row) => rate(row, row.syncSeconds))).toFixed(1)} | ${median(group.map((row) => rate(row, row.bare.seconds))).toFixed(1)} | ${(peakOf(group) / MB).toFixed(0)} | ${change >= 0 ? '+' : ''}${change.toFixed(0)}% |`,
@@ -569,7 +576,6 @@ async function nodeVersion(): Promise<string> {
   return output.stdout.trim();
 }
 
-const rows: string[] = [];
 const measured: Row[] = [];
 let devServer: TestWorkflowEnvironment | undefined;
 let simulator: Simulator | undefined;
@@ -592,16 +598,15 @@ try {
         exportCacheDir: cacheDirOf(shape),
       });
       for (let run = 1; run <= runs; run++) {
-        const result = await measure(devServer.address, simulator, shape, scale, run);
-        measured.push(result);
-        const row = format(result, node);
-        rows.push(row);
-        console.log(`${HEADER}\n${row}`);
+        const row = await measure(devServer.address, simulator, shape, scale, run);
+        measured.push(row);
+        console.log(`${HEADER}\n${format(row, node)}`);
       }
       await simulator.close();
       simulator = undefined;
     }
   }
+  const rows = measured.map((row) => format(row, node));
   console.log(`\n${HEADER}\n${HEADER.replace(/[^|]/g, '-')}\n${rows.join('\n')}`);
   if (runs > 1 || scales.length > 1) console.log(`\n${summary(measured)}`);
 } finally {
