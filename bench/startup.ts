@@ -43,7 +43,7 @@ async function run(label: string, bundleCache: string, fromSources: boolean) {
       ...process.env,
       AMPLITUDE_SYNC_HOME: join(dir, `home-${label}`),
       AMPLITUDE_SYNC_BUNDLE_CACHE: bundleCache,
-      ...(fromSources ? { AMPLITUDE_SYNC_FROM_SOURCES: '1' } : {}),
+      ...(fromSources ? { AMPLITUDE_SYNC_FROM_SOURCES: '1' } : { AMPLITUDE_SYNC_COMPILED_ONLY: '1' }),
     },
   });
   let stderr = '';

@@ -1,7 +1,9 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 node --max-semi-space-size=1
 // Runs the compiled JavaScript in dist/ (`npm run build`, done by `npm run setup` and the Docker image)
 // when it is at least as new as every source file, else the TypeScript sources through tsx, so an
-// edit never runs stale code (AMPLITUDE_SYNC_FROM_SOURCES=1 runs the sources in any case).
+// edit never runs stale code; it says so on stderr, since the sources start slower and take more
+// memory. AMPLITUDE_SYNC_FROM_SOURCES=1 runs the sources in any case (and quietly);
+// AMPLITUDE_SYNC_COMPILED_ONLY=1 refuses to fall back (benchmarks: never measure the sources unawares).
 // --max-semi-space-size=1: the main thread mostly moves buffers (HTTP bodies, compressed output); a
 // small young generation frees them within milliseconds instead of at the next full collection,
 // which keeps a worker's memory flat (about 40 MB less at peak in bench/export.bench.ts).
@@ -45,6 +47,16 @@ let cli;
 if (builtIsCurrent()) {
   cli = await import('../dist/cli.js');
 } else {
+  if (!process.env.AMPLITUDE_SYNC_FROM_SOURCES) {
+    const stale = 'dist/ is missing or older than src/';
+    if (process.env.AMPLITUDE_SYNC_COMPILED_ONLY) {
+      console.error(`amplitude-sync: ${stale}; run \`npm run build\` (AMPLITUDE_SYNC_COMPILED_ONLY is set)`);
+      process.exit(1);
+    }
+    console.error(
+      `amplitude-sync: ${stale}, so the TypeScript sources run (\`npm run build\` compiles them)`,
+    );
+  }
   const { register } = await import('tsx/esm/api');
   register();
   cli = await import('../src/cli.ts');
