@@ -29,7 +29,7 @@ FROM node:24.22-bookworm-slim
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=1048576 \
+    MALLOC_MMAP_THRESHOLD_=262144 \
     AMPLITUDE_SYNC_HOME=/data/.amplitude-sync \
     AIRBYTE_ENTRYPOINT="node --max-semi-space-size=1 /app/bin/amplitude-sync.js"
 LABEL io.airbyte.name=amplitude-sync/source-amplitude \

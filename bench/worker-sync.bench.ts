@@ -314,7 +314,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
       AMPLITUDE_SYNC_NO_PROGRESS: '1',
       // What bin/amplitude-sync.js's shebang sets; spawning node directly skips the shebang.
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '262144',
       // dist/, as users run it after `npm run setup`: never the sources because an edit was not built.
       AMPLITUDE_SYNC_COMPILED_ONLY: '1',
     };

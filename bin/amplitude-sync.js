@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 node --max-semi-space-size=1
 // Runs the compiled JavaScript in dist/ (`npm run build`, done by `npm run setup` and the Docker image)
 // when it is at least as new as every source file, else the TypeScript sources through tsx, so an
 // edit never runs stale code; it says so on stderr, since the sources start slower and take more
@@ -9,10 +9,13 @@
 // which keeps a worker's memory flat (about 40 MB less at peak in bench/export.bench.ts).
 // MALLOC_ARENA_MAX=2: the Temporal core's threads otherwise each get a malloc arena of their own;
 // two arenas take about 15 MB less at the same speed (bench/startup.ts).
-// MALLOC_MMAP_THRESHOLD_=1048576: allocations of 1 MiB and more (compression blocks, zstd's buffers)
-// are mapped and unmapped on their own, so memory they leave goes back at once instead of staying in
-// the heap; a worker's peak RSS went from 243-257 to 240-243 MB at the same speed
-// (bench/worker-sync.bench.ts). (Left unset, glibc raises its threshold as such blocks are freed.)
+// MALLOC_MMAP_THRESHOLD_=262144: allocations of 256 KiB and more (gunzip's and the compressors' output
+// chunks, compression blocks, zstd's buffers) are mapped and unmapped on their own, so memory they
+// leave goes back at once instead of staying in the heap between longer-lived allocations. Against
+// unset: a worker's peak RSS 243-257 -> 240-243 MB at 1 MiB (bench/worker-sync.bench.ts); at 256 KiB
+// 3-5 MB less again on a fresh worker and 5-10 MB less on one that has synced before (which had kept
+// 30 MB of freed chunks in its heap), at the same speed; at 64 KiB (the HTTP body's chunks too) 15%
+// slower. (Left unset, glibc raises its threshold as such blocks are freed.)
 // Wherever this file is started with `node` directly, set the same (as the Dockerfile does).
 import { readdirSync, statSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
