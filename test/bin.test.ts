@@ -19,7 +19,9 @@ describe('bin/amplitude-sync.js', () => {
     await mkdir(join(root, 'dist'));
     await mkdir(join(root, 'src'));
     await copyFile(BIN, join(root, 'bin', 'amplitude-sync.js'));
-    await symlink(NODE_MODULES, join(root, 'node_modules'));
+    // tsx alone (which runs the sources): V8's compile cache then goes to this copy's node_modules.
+    await mkdir(join(root, 'node_modules'));
+    await symlink(join(NODE_MODULES, 'tsx'), join(root, 'node_modules', 'tsx'));
     const cli = (which: string) =>
       `export async function main(args) { console.log('${which}', args.join(' ')); return 0; }\n`;
     await writeFile(join(root, 'dist', 'cli.js'), cli('compiled'));
