@@ -111,9 +111,16 @@ async function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
   clearTimeout(timer);
 }
 
+let devServer: TestWorkflowEnvironment | undefined;
+let simulator: Simulator | undefined;
+
 async function cleanUp(): Promise<void> {
+  await simulator?.close();
+  simulator = undefined;
   await Promise.all([...children].map((child) => stop(child)));
   await Promise.all([...temporaries].map((path) => rm(path, { recursive: true, force: true })));
+  await devServer?.teardown();
+  devServer = undefined;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -121,6 +128,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanUp().finally(() => process.exit(130));
   });
 }
+// Output piped into a reader that leaves early (`| head`): the dev server would otherwise outlive us.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  void cleanUp().finally(() => process.exit(0));
+});
 
 function launch(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -579,8 +591,6 @@ async function nodeVersion(): Promise<string> {
 }
 
 const measured: Row[] = [];
-let devServer: TestWorkflowEnvironment | undefined;
-let simulator: Simulator | undefined;
 try {
   const node = await nodeVersion();
   console.log(
@@ -612,7 +622,5 @@ try {
   console.log(`\n${HEADER}\n${HEADER.replace(/[^|]/g, '-')}\n${rows.join('\n')}`);
   if (runs > 1 || scales.length > 1) console.log(`\n${summary(measured)}`);
 } finally {
-  await simulator?.close();
   await cleanUp();
-  await devServer?.teardown();
 }
