@@ -13,9 +13,9 @@
 // chunks, compression blocks, zstd's buffers) are mapped and unmapped on their own, so memory they
 // leave goes back at once instead of staying in the heap between longer-lived allocations. Against
 // unset: a worker's peak RSS 243-257 -> 240-243 MB at 1 MiB (bench/worker-sync.bench.ts); at 256 KiB
-// 3-5 MB less again on a fresh worker and 5-10 MB less on one that has synced before (which had kept
-// 30 MB of freed chunks in its heap), at the same speed; at 64 KiB (the HTTP body's chunks too) 15%
-// slower. (Left unset, glibc raises its threshold as such blocks are freed.)
+// 3-5 MB less again on a fresh worker and up to 9 MB less on one that has synced before (whose heap
+// keeps 23 MB once idle, against 31 at 1 MiB), at the same speed; at 64 KiB (the HTTP body's chunks
+// too) 15% slower. (Left unset, glibc raises its threshold as such blocks are freed.)
 // Wherever this file is started with `node` directly, set the same (as the Dockerfile does).
 import { readdirSync, statSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
