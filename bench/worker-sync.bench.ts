@@ -331,12 +331,10 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
       AMPLITUDE_SYNC_COMPILED_ONLY: '1',
     };
     if (readMode) return await measureRead(dir, config, env, { shape, scale, run, bare });
-    // The flag bin/amplitude-sync.js runs with, as in the Dockerfile.
-    const worker = launch(
-      nodeBinary,
-      ['--max-semi-space-size=1', ...workerArgs, BIN, 'worker', '--config', config],
-      env,
-    );
+    // With the flag bin/amplitude-sync.js runs with, as in the Dockerfile.
+    const start = (command: 'worker' | 'sync', configPath: string, nodeArgs: string[] = []) =>
+      launch(nodeBinary, ['--max-semi-space-size=1', ...nodeArgs, BIN, command, '--config', configPath], env);
+    const worker = start('worker', config, workerArgs);
     const workerOutput = collect(worker);
     while (!workerOutput.stdout.includes('worker listening')) {
       if (worker.exitCode !== null) throw new Error(`the worker ended: ${workerOutput.stderr}`);
@@ -345,17 +343,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const pid = worker.pid!;
     await settled(pid);
     if (values['warm-up']) {
-      const warming = launch(
-        nodeBinary,
-        [
-          '--max-semi-space-size=1',
-          BIN,
-          'sync',
-          '--config',
-          await writeConfig('warm-up.json', 'warm-up-out'),
-        ],
-        env,
-      );
+      const warming = start('sync', await writeConfig('warm-up.json', 'warm-up-out'));
       const warmingOutput = collect(warming);
       const warmed = await exited(warming);
       if (warmed !== 0) throw new Error(`the warm-up sync exited ${warmed}: ${warmingOutput.stderr}`);
@@ -372,11 +360,7 @@ async function measure(address: string, simulator: Simulator, shape: Shape, scal
     const stealBefore = stealTicks();
     const started = performance.now();
     const spawnedAt = Date.now();
-    const sync = launch(
-      nodeBinary,
-      ['--max-semi-space-size=1', ...syncArgs, BIN, 'sync', '--config', config],
-      env,
-    );
+    const sync = start('sync', config, syncArgs);
     const syncOutput = collect(sync);
     // A workflow task that fails in a loop (the worker logs why) would keep the sync waiting forever.
     let timedOut = false;

@@ -29,7 +29,6 @@ enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/node-compile-ca
 const root = new URL('../', import.meta.url);
 
 function builtIsCurrent() {
-  if (process.env.AMPLITUDE_SYNC_FROM_SOURCES) return false;
   let built;
   try {
     built = statSync(new URL('dist/.built', root)).mtimeMs;
@@ -46,11 +45,12 @@ function builtIsCurrent() {
   }
 }
 
+const fromSources = Boolean(process.env.AMPLITUDE_SYNC_FROM_SOURCES);
 let cli;
-if (builtIsCurrent()) {
+if (!fromSources && builtIsCurrent()) {
   cli = await import('../dist/cli.js');
 } else {
-  if (!process.env.AMPLITUDE_SYNC_FROM_SOURCES) {
+  if (!fromSources) {
     const stale = 'dist/ is missing or older than src/';
     if (process.env.AMPLITUDE_SYNC_COMPILED_ONLY) {
       console.error(`amplitude-sync: ${stale}; run \`npm run build\` (AMPLITUDE_SYNC_COMPILED_ONLY is set)`);
